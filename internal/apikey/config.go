@@ -1,0 +1,172 @@
+package apikey
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config setting names.
+const (
+	SettingKeysEnabled   = "api_keys_enabled"
+	SettingMaxKeys       = "max_keys_per_user"
+	SettingMaxExpiry     = "max_api_key_expiry"
+	SettingDefaultExpiry = "default_expiry"
+	SettingKeyPrefix     = "key_prefix"
+)
+
+// Where a setting's effective value comes from.
+const (
+	SourceBuiltin = "default"
+	SourceGlobal  = "global"
+	SourceTenant  = "tenant"
+)
+
+// MaxKeysLimit bounds max_keys_per_user.
+const MaxKeysLimit = 1000
+
+type setting struct {
+	builtin string
+	// normalize checks a value and returns its canonical stored form.
+	normalize func(string) (string, error)
+}
+
+var settings = map[string]setting{
+	SettingKeysEnabled: {"true", func(v string) (string, error) {
+		b, err := strconv.ParseBool(strings.ToLower(v))
+		if err != nil {
+			return "", Errorf(EINVALID, "invalid value %q for %s: want true or false", v, SettingKeysEnabled)
+		}
+		return strconv.FormatBool(b), nil
+	}},
+	SettingMaxKeys: {"0", func(v string) (string, error) {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxKeysLimit {
+			return "", Errorf(EINVALID, "invalid value %q for %s: want a whole number from 0 (no limit) to %d", v, SettingMaxKeys, MaxKeysLimit)
+		}
+		return strconv.Itoa(n), nil
+	}},
+	SettingMaxExpiry:     {"none", normalizeOptionalDuration(SettingMaxExpiry)},
+	SettingDefaultExpiry: {"none", normalizeOptionalDuration(SettingDefaultExpiry)},
+	SettingKeyPrefix: {DefaultPrefix, func(v string) (string, error) {
+		if !ValidPrefix(v) {
+			return "", Errorf(EINVALID, "invalid value %q for %s: want 2-16 lower-case letters and digits, starting with a letter", v, SettingKeyPrefix)
+		}
+		return v, nil
+	}},
+}
+
+func normalizeOptionalDuration(name string) func(string) (string, error) {
+	return func(v string) (string, error) {
+		if strings.EqualFold(v, "none") {
+			return "none", nil
+		}
+		d, err := ParseDuration(v)
+		if err != nil {
+			return "", Errorf(EINVALID, "invalid value %q for %s: want a duration (P90D, 24h) or none", v, name)
+		}
+		if d <= 0 {
+			return "", Errorf(EINVALID, "invalid value %q for %s: must be longer than zero, or none", v, name)
+		}
+		return FormatDuration(d), nil
+	}
+}
+
+// SettingNames lists the config names in order.
+func SettingNames() []string {
+	names := make([]string, 0, len(settings))
+	for n := range settings {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// NormalizeSetting checks name and value and returns the value's canonical form.
+func NormalizeSetting(name, value string) (string, error) {
+	s, ok := settings[name]
+	if !ok {
+		return "", unknownSetting(name)
+	}
+	return s.normalize(value)
+}
+
+// CheckSettingName reports an unknown setting name.
+func CheckSettingName(name string) error {
+	if _, ok := settings[name]; !ok {
+		return unknownSetting(name)
+	}
+	return nil
+}
+
+func unknownSetting(name string) error {
+	return Errorf(EINVALID, "unknown config name %q: want one of %s", name, strings.Join(SettingNames(), ", "))
+}
+
+// SettingValue is one effective setting and where it comes from.
+type SettingValue struct {
+	Name   string
+	Value  string
+	Source string
+}
+
+// TenantConfig is a tenant's effective policy.
+type TenantConfig struct {
+	TenantID string // "" for the global defaults
+	Values   []SettingValue
+}
+
+// ResolveConfig layers built-ins, then global values, then tenant values.
+func ResolveConfig(tenant string, global, own map[string]string) TenantConfig {
+	c := TenantConfig{TenantID: tenant}
+	for _, name := range SettingNames() {
+		v := SettingValue{Name: name, Value: settings[name].builtin, Source: SourceBuiltin}
+		if g, ok := global[name]; ok {
+			v.Value, v.Source = g, SourceGlobal
+		}
+		if t, ok := own[name]; ok && tenant != "" {
+			v.Value, v.Source = t, SourceTenant
+		}
+		c.Values = append(c.Values, v)
+	}
+	return c
+}
+
+// Get returns the effective value of a setting.
+func (c TenantConfig) Get(name string) string {
+	for _, v := range c.Values {
+		if v.Name == name {
+			return v.Value
+		}
+	}
+	return settings[name].builtin
+}
+
+// KeysEnabled reports api_keys_enabled.
+func (c TenantConfig) KeysEnabled() bool { return c.Get(SettingKeysEnabled) == "true" }
+
+// MaxKeysPerUser reports max_keys_per_user (0: no limit).
+func (c TenantConfig) MaxKeysPerUser() int {
+	n, _ := strconv.Atoi(c.Get(SettingMaxKeys))
+	return n
+}
+
+// MaxExpiry reports max_api_key_expiry (0: none).
+func (c TenantConfig) MaxExpiry() time.Duration { return optionalDuration(c.Get(SettingMaxExpiry)) }
+
+// DefaultExpiry reports default_expiry (0: none).
+func (c TenantConfig) DefaultExpiry() time.Duration {
+	return optionalDuration(c.Get(SettingDefaultExpiry))
+}
+
+// KeyPrefix reports key_prefix.
+func (c TenantConfig) KeyPrefix() string { return c.Get(SettingKeyPrefix) }
+
+func optionalDuration(v string) time.Duration {
+	if v == "none" {
+		return 0
+	}
+	d, _ := ParseDuration(v)
+	return d
+}

@@ -1,0 +1,85 @@
+package apikey
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each names a kind of failure a caller can act on; the CLI and
+// the HTTP server map them to exit codes and status codes in one place each.
+const (
+	EINTERNAL    = "internal"    // a bug or an unexpected low-level failure
+	EUNAVAILABLE = "unavailable" // the database cannot be reached or written
+	EINVALID     = "invalid"     // the input is wrong; nothing was written
+	ENOTFOUND    = "not_found"   // no such key (in the given tenant scope)
+	EPOLICY      = "policy"      // refused by the tenant's policy
+	EREJECTED    = "rejected"    // verify: the key does not grant access
+	ECONFLICT    = "conflict"    // the change collides with the current state
+)
+
+// Rejection reasons, carried by EREJECTED errors from Verify.
+const (
+	ReasonMalformed = "malformed"
+	ReasonUnknown   = "unknown"
+	ReasonRevoked   = "revoked"
+	ReasonExpired   = "expired"
+	ReasonDisabled  = "disabled"
+)
+
+// Error is an application error: a code, a message safe to show to the user,
+// and, for rejections, the reason.
+type Error struct {
+	Code    string
+	Message string
+	Reason  string
+	Err     error // underlying cause, for logs; never shown as is
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an application error with the given code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Rejectf returns an EREJECTED error for the given reason.
+func Rejectf(reason, format string, args ...any) *Error {
+	return &Error{Code: EREJECTED, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of an application error, or EINTERNAL for any
+// other error and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of an application error, or a generic
+// message for any other error, so low-level detail is not shown by default.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// ErrorReason returns the rejection reason of an EREJECTED error.
+func ErrorReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}

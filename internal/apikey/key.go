@@ -1,0 +1,141 @@
+package apikey
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"hash/crc32"
+	"io"
+	"regexp"
+)
+
+// Key format: <prefix>_<body><check>. The body is 40 base62 characters from
+// a CSPRNG (about 238 bits); the check is the CRC32 (IEEE) of "<prefix>_<body>"
+// in base62, six characters, so typos and truncated pastes are caught without
+// a database read and secret scanners can recognise the format.
+const (
+	BodyLen       = 40
+	CheckLen      = 6
+	DefaultPrefix = "qapi"
+	// HintSecretLen is how many secret characters the hint keeps.
+	HintSecretLen = 4
+)
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+var prefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{1,15}$`)
+
+// ValidPrefix reports whether p may be a key prefix.
+func ValidPrefix(p string) bool { return prefixRE.MatchString(p) }
+
+// Secret is a parsed plaintext key.
+type Secret struct {
+	Prefix string
+	Body   string
+	raw    string
+}
+
+// String returns the whole key. Callers print it only after the transaction
+// that stores its hash has committed.
+func (s Secret) String() string { return s.raw }
+
+// Hash is the SHA-256 of the whole key, the only form that is stored.
+func (s Secret) Hash() []byte { return HashKey(s.raw) }
+
+// Hint is the prefix and the first characters of the body, enough to
+// recognise a key in a list and far too little to guess it.
+func (s Secret) Hint() string { return s.Prefix + "_" + s.Body[:HintSecretLen] }
+
+// HashKey returns the SHA-256 of a whole plaintext key.
+func HashKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// GenerateSecret makes a new key with the given prefix, reading randomness
+// from r (crypto/rand when nil).
+func GenerateSecret(r io.Reader, prefix string) (Secret, error) {
+	if !ValidPrefix(prefix) {
+		return Secret{}, Errorf(EINVALID, "invalid key prefix %q: want 2-16 lower-case letters and digits, starting with a letter", prefix)
+	}
+	if r == nil {
+		r = rand.Reader
+	}
+	body := make([]byte, BodyLen)
+	// Rejection sampling keeps every character uniformly distributed:
+	// bytes >= 248 (4*62) would favour the first characters of the alphabet.
+	buf := make([]byte, BodyLen*2)
+	n := 0
+	for n < BodyLen {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return Secret{}, &Error{Code: EINTERNAL, Message: "cannot read random bytes", Err: err}
+		}
+		for _, b := range buf {
+			if b >= 248 {
+				continue
+			}
+			body[n] = base62[b%62]
+			n++
+			if n == BodyLen {
+				break
+			}
+		}
+	}
+	s := Secret{Prefix: prefix, Body: string(body)}
+	s.raw = prefix + "_" + s.Body + checksum(prefix+"_"+s.Body)
+	return s, nil
+}
+
+// checksum is the CRC32 (IEEE) of s in base62, most significant digit first,
+// left-padded with '0' to CheckLen characters.
+func checksum(s string) string {
+	v := crc32.ChecksumIEEE([]byte(s))
+	var out [CheckLen]byte
+	for i := CheckLen - 1; i >= 0; i-- {
+		out[i] = base62[v%62]
+		v /= 62
+	}
+	return string(out[:])
+}
+
+var errMalformed = errors.New("malformed key")
+
+// ParseSecret parses a plaintext key strictly: no surrounding space, a valid
+// prefix, a 40-character base62 body and a matching check. It never touches
+// a store, and its errors never contain the key.
+func ParseSecret(s string) (Secret, error) {
+	reject := func(why string) (Secret, error) {
+		return Secret{}, &Error{Code: EREJECTED, Reason: ReasonMalformed, Message: "malformed key: " + why, Err: errMalformed}
+	}
+	sep := -1
+	for i := 0; i < len(s) && i <= 16; i++ {
+		if s[i] == '_' {
+			sep = i
+			break
+		}
+	}
+	if sep < 0 {
+		return reject("no valid prefix")
+	}
+	prefix, rest := s[:sep], s[sep+1:]
+	if !ValidPrefix(prefix) {
+		return reject("no valid prefix")
+	}
+	if len(rest) != BodyLen+CheckLen {
+		return reject("wrong length")
+	}
+	for i := 0; i < len(rest); i++ {
+		if !isBase62(rest[i]) {
+			return reject("invalid character")
+		}
+	}
+	body, check := rest[:BodyLen], rest[BodyLen:]
+	if checksum(prefix+"_"+body) != check {
+		return reject("checksum mismatch (a typo or a truncated paste?)")
+	}
+	return Secret{Prefix: prefix, Body: body, raw: s}, nil
+}
+
+func isBase62(c byte) bool {
+	return '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z'
+}

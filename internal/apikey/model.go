@@ -1,0 +1,195 @@
+package apikey
+
+import (
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Status is derived from a key's times, never stored.
+type Status string
+
+const (
+	StatusActive  Status = "active"
+	StatusExpired Status = "expired"
+	StatusRevoked Status = "revoked"
+)
+
+// ParseStatus parses a status filter.
+func ParseStatus(s string) (Status, error) {
+	switch st := Status(s); st {
+	case StatusActive, StatusExpired, StatusRevoked:
+		return st, nil
+	}
+	return "", Errorf(EINVALID, "invalid status %q: want active, expired or revoked", s)
+}
+
+// Key is an API key's record. The secret itself is never part of it.
+type Key struct {
+	ID           string
+	TenantID     string
+	TeamID       *string
+	OwnerID      *string
+	Name         string
+	Description  *string
+	Permissions  []string
+	Hint         string
+	CreatedAt    time.Time
+	CreatedBy    string
+	UpdatedAt    time.Time
+	ExpiresAt    *time.Time
+	RevokedAt    *time.Time
+	RevokedBy    *string
+	RevokeReason *string
+	LastUsedAt   *time.Time
+	Metadata     map[string]string
+	RotatedFrom  *string
+}
+
+// StatusAt derives the key's status at the given time: revoked if revoked,
+// else expired if the expiry is not after now, else active.
+func (k *Key) StatusAt(now time.Time) Status {
+	switch {
+	case k.RevokedAt != nil:
+		return StatusRevoked
+	case k.ExpiresAt != nil && !k.ExpiresAt.After(now):
+		return StatusExpired
+	}
+	return StatusActive
+}
+
+// AuditEvent records one mutation. Details never hold a secret.
+type AuditEvent struct {
+	ID       int64
+	Time     time.Time
+	Actor    string
+	Action   string
+	TenantID string
+	KeyID    *string
+	Details  map[string]any
+}
+
+// Audit actions.
+const (
+	ActionKeyCreate   = "key.create"
+	ActionKeyUpdate   = "key.update"
+	ActionKeyRevoke   = "key.revoke"
+	ActionKeyDelete   = "key.delete"
+	ActionKeyRotate   = "key.rotate"
+	ActionConfigSet   = "config.set"
+	ActionConfigUnset = "config.unset"
+)
+
+// DefaultTenant receives keys created without a tenant.
+const DefaultTenant = "default"
+
+var (
+	tenantRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	permissionRE = regexp.MustCompile(`^[a-z][a-z0-9:._-]{0,63}$`)
+	metaKeyRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$`)
+)
+
+// Limits on free text, so one key cannot bloat every list.
+const (
+	MaxNameLen        = 100
+	MaxDescriptionLen = 1000
+	MaxPermissions    = 64
+	MaxMetadata       = 64
+	MaxMetaValueLen   = 512
+	MaxReasonLen      = 500
+	MaxSubjectLen     = 256
+)
+
+// ValidateID checks a tenant or team id.
+func ValidateID(what, s string) error {
+	if !tenantRE.MatchString(s) {
+		return Errorf(EINVALID, "invalid %s %q: want 1-128 letters, digits and . _ : -, starting with a letter or digit", what, s)
+	}
+	return nil
+}
+
+// ValidateKeyID checks the form of a key id (a UUID), so a typo is told
+// apart from a key that does not exist.
+func ValidateKeyID(s string) error {
+	if len(s) != 36 || strings.Count(s, "-") != 4 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return Errorf(EINVALID, "invalid key id %q: want a UUID such as 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61", s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '-' && !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return Errorf(EINVALID, "invalid key id %q: want a UUID such as 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61", s)
+		}
+	}
+	return nil
+}
+
+// ValidatePermissions checks each scope and returns the list without duplicates.
+func ValidatePermissions(perms []string) ([]string, error) {
+	if len(perms) > MaxPermissions {
+		return nil, Errorf(EINVALID, "too many permissions: at most %d", MaxPermissions)
+	}
+	seen := map[string]bool{}
+	out := make([]string, 0, len(perms))
+	for _, p := range perms {
+		if !permissionRE.MatchString(p) {
+			return nil, Errorf(EINVALID, "invalid permission %q: want a lower-case letter, then up to 63 of a-z 0-9 : . _ -", p)
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// ValidateText checks a free-text field: valid UTF-8, no control characters
+// (which could rewrite a terminal or break a CSV consumer), and a length.
+func ValidateText(field, s string, min, max int) error {
+	n := utf8.RuneCountInString(s)
+	if n < min || n > max {
+		if min > 0 {
+			return Errorf(EINVALID, "invalid %s: want %d to %d characters, got %d", field, min, max, n)
+		}
+		return Errorf(EINVALID, "invalid %s: at most %d characters, got %d", field, max, n)
+	}
+	if !utf8.ValidString(s) {
+		return Errorf(EINVALID, "invalid %s: not valid UTF-8", field)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return Errorf(EINVALID, "invalid %s: control characters are not allowed", field)
+		}
+	}
+	return nil
+}
+
+// ValidateMetadata checks metadata keys and values.
+func ValidateMetadata(m map[string]string) error {
+	if len(m) > MaxMetadata {
+		return Errorf(EINVALID, "too much metadata: at most %d entries", MaxMetadata)
+	}
+	for k, v := range m {
+		if !metaKeyRE.MatchString(k) {
+			return Errorf(EINVALID, "invalid metadata key %q: want 1-64 letters, digits and . _ : / -", k)
+		}
+		if err := ValidateText("metadata value for "+k, v, 0, MaxMetaValueLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ParseMeta parses "k=v" pairs.
+func ParseMeta(pairs []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			return nil, Errorf(EINVALID, "invalid --meta %q: want key=value", p)
+		}
+		m[k] = v
+	}
+	return m, ValidateMetadata(m)
+}

@@ -1,0 +1,703 @@
+package apikey
+
+import (
+	"context"
+	"io"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Service holds keyadm's behaviour once, over any Store: validation,
+// policy, audit events and the order in which they happen.
+type Service struct {
+	Store Store
+	// Rand is the source of key secrets; nil means crypto/rand.
+	Rand io.Reader
+}
+
+// DefaultPermissions are given to a key created without any.
+var DefaultPermissions = []string{"read"}
+
+// Expiry is an optional expiry request: a duration from now, a time, or
+// (for updates) none at all.
+type Expiry struct {
+	In   *time.Duration
+	At   *time.Time
+	None bool
+}
+
+func (e Expiry) set() bool { return e.In != nil || e.At != nil || e.None }
+
+// CreateInput describes a new key.
+type CreateInput struct {
+	TenantID    string
+	TeamID      string
+	OwnerID     string
+	Name        string
+	Description string
+	Permissions []string
+	Expiry      Expiry
+	Metadata    map[string]string
+	Actor       string
+}
+
+// Validate checks the input without touching a store.
+func (in *CreateInput) Validate() error {
+	if in.TenantID == "" {
+		in.TenantID = DefaultTenant
+	}
+	if err := ValidateID("tenant", in.TenantID); err != nil {
+		return err
+	}
+	if in.TeamID != "" {
+		if err := ValidateID("team", in.TeamID); err != nil {
+			return err
+		}
+	}
+	if err := ValidateText("owner", in.OwnerID, 0, MaxSubjectLen); err != nil {
+		return err
+	}
+	if err := ValidateText("name", in.Name, 1, MaxNameLen); err != nil {
+		return err
+	}
+	if err := ValidateText("description", in.Description, 0, MaxDescriptionLen); err != nil {
+		return err
+	}
+	if len(in.Permissions) == 0 {
+		in.Permissions = DefaultPermissions
+	}
+	perms, err := ValidatePermissions(in.Permissions)
+	if err != nil {
+		return err
+	}
+	in.Permissions = perms
+	if in.Expiry.None {
+		return Errorf(EINVALID, "a new key has no expiry unless one is given; --no-expiry is for update")
+	}
+	if in.Expiry.In != nil && in.Expiry.At != nil {
+		return Errorf(EINVALID, "give --expires-in or --expires-at, not both")
+	}
+	if in.Expiry.In != nil && *in.Expiry.In <= 0 {
+		return Errorf(EINVALID, "invalid --expires-in: must be longer than zero")
+	}
+	return ValidateMetadata(in.Metadata)
+}
+
+// Created is a new key and its secret. The secret exists only here.
+type Created struct {
+	Key    *Key
+	Secret Secret
+}
+
+// Create makes a key under the tenant's policy. The secret is returned only
+// after the transaction that stores its hash has committed.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var out *Created
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		now := tx.Now()
+		cfg, err := tenantConfig(tx, in.TenantID)
+		if err != nil {
+			return err
+		}
+		if !cfg.KeysEnabled() {
+			return Errorf(EPOLICY, "API keys are disabled for tenant %q (api_keys_enabled=false)", in.TenantID)
+		}
+		owner := optional(in.OwnerID)
+		if max := cfg.MaxKeysPerUser(); max > 0 {
+			if err := tx.LockOwner(in.TenantID, owner); err != nil {
+				return err
+			}
+			n, err := tx.CountActive(in.TenantID, owner)
+			if err != nil {
+				return err
+			}
+			if n >= max {
+				return Errorf(EPOLICY, "%s already has %d active keys in tenant %q (max_keys_per_user=%d); revoke one first", ownerLabel(owner), n, in.TenantID, max)
+			}
+		}
+		expires, err := newKeyExpiry(cfg, in.Expiry, now)
+		if err != nil {
+			return err
+		}
+		secret, err := GenerateSecret(s.Rand, cfg.KeyPrefix())
+		if err != nil {
+			return err
+		}
+		k := &Key{
+			ID:          newID(),
+			TenantID:    in.TenantID,
+			TeamID:      optional(in.TeamID),
+			OwnerID:     owner,
+			Name:        in.Name,
+			Description: optional(in.Description),
+			Permissions: in.Permissions,
+			Hint:        secret.Hint(),
+			CreatedAt:   now,
+			CreatedBy:   in.Actor,
+			UpdatedAt:   now,
+			ExpiresAt:   expires,
+			Metadata:    nonNil(in.Metadata),
+		}
+		if err := tx.InsertKey(k, secret.Hash()); err != nil {
+			return err
+		}
+		details := map[string]any{"name": k.Name, "permissions": k.Permissions}
+		if k.ExpiresAt != nil {
+			details["expiresAt"] = *k.ExpiresAt
+		}
+		if err := appendEvent(tx, in.Actor, ActionKeyCreate, k, details); err != nil {
+			return err
+		}
+		out = &Created{Key: k, Secret: secret}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// newKeyExpiry applies max_api_key_expiry and default_expiry to a requested
+// expiry at now.
+func newKeyExpiry(cfg TenantConfig, req Expiry, now time.Time) (*time.Time, error) {
+	max := cfg.MaxExpiry()
+	if !req.set() {
+		d := cfg.DefaultExpiry()
+		if max > 0 && (d == 0 || d > max) {
+			d = max
+		}
+		if d == 0 {
+			return nil, nil
+		}
+		t := now.Add(d)
+		return &t, nil
+	}
+	return checkExpiry(cfg, req, now)
+}
+
+// checkExpiry turns a requested expiry into a time, refusing one beyond the
+// tenant's maximum.
+func checkExpiry(cfg TenantConfig, req Expiry, now time.Time) (*time.Time, error) {
+	max := cfg.MaxExpiry()
+	var t time.Time
+	switch {
+	case req.None:
+		if max > 0 {
+			return nil, Errorf(EPOLICY, "tenant %q requires keys to expire within %s (max_api_key_expiry)", cfg.TenantID, FormatDuration(max))
+		}
+		return nil, nil
+	case req.In != nil:
+		t = now.Add(*req.In)
+	default:
+		t = *req.At
+		if !t.After(now) {
+			return nil, Errorf(EINVALID, "expiry %s is in the past", t.UTC().Format(time.RFC3339))
+		}
+	}
+	if max > 0 && t.Sub(now) > max {
+		return nil, Errorf(EPOLICY, "expiry %s is beyond tenant %q's maximum of %s (max_api_key_expiry)", t.UTC().Format(time.RFC3339), cfg.TenantID, FormatDuration(max))
+	}
+	return &t, nil
+}
+
+// Get returns one key; tenant "" reaches every tenant.
+func (s *Service) Get(ctx context.Context, tenant, id string) (*Key, time.Time, error) {
+	if err := ValidateKeyID(id); err != nil {
+		return nil, time.Time{}, err
+	}
+	var k *Key
+	var now time.Time
+	err := s.Store.View(ctx, func(tx Tx) (err error) {
+		now = tx.Now()
+		k, err = tx.GetKey(id, tenant)
+		return err
+	})
+	return k, now, err
+}
+
+// Page is one page of a list.
+type Page struct {
+	Keys []*Key
+	// More is true when the query's limit cut the list.
+	More bool
+	Now  time.Time
+}
+
+// ListInput is a list request; durations are relative to the time the
+// query runs.
+type ListInput struct {
+	Filter         KeyFilter
+	UnusedFor      *time.Duration
+	ExpiringWithin *time.Duration
+	Sort           Sort
+	After, Before  string
+	Limit          int // 0: every key
+}
+
+func (in *ListInput) query(now time.Time) (ListQuery, error) {
+	f := in.Filter
+	for what, id := range map[string]string{"tenant": f.TenantID, "team": f.TeamID} {
+		if id != "" {
+			if err := ValidateID(what, id); err != nil {
+				return ListQuery{}, err
+			}
+		}
+	}
+	if in.After != "" && in.Before != "" {
+		return ListQuery{}, Errorf(EINVALID, "give --after or --before, not both")
+	}
+	for _, id := range []string{in.After, in.Before} {
+		if id != "" {
+			if err := ValidateKeyID(id); err != nil {
+				return ListQuery{}, err
+			}
+		}
+	}
+	if in.Limit < 0 {
+		return ListQuery{}, Errorf(EINVALID, "invalid limit %d: must be 1 or more", in.Limit)
+	}
+	if in.UnusedFor != nil {
+		t := now.Add(-*in.UnusedFor)
+		f.UnusedSince = &t
+	}
+	if in.ExpiringWithin != nil {
+		t := now.Add(*in.ExpiringWithin)
+		f.ExpiringBy = &t
+	}
+	if in.Sort.Field == "" {
+		in.Sort = DefaultSort
+	}
+	return ListQuery{Filter: f, Sort: in.Sort, After: in.After, Before: in.Before, Limit: in.Limit, Now: now}, nil
+}
+
+// List returns one page of keys.
+func (s *Service) List(ctx context.Context, in ListInput) (*Page, error) {
+	p := &Page{}
+	err := s.Store.View(ctx, func(tx Tx) error {
+		p.Now = tx.Now()
+		q, err := in.query(p.Now)
+		if err != nil {
+			return err
+		}
+		if q.Limit > 0 {
+			q.Limit++ // one more tells whether there is a next page
+		}
+		err = tx.EachKey(q, func(k *Key) error {
+			p.Keys = append(p.Keys, k)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if in.Limit > 0 && len(p.Keys) > in.Limit {
+			p.More = true
+			if in.Before != "" {
+				p.Keys = p.Keys[1:]
+			} else {
+				p.Keys = p.Keys[:in.Limit]
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+// Each streams every key the input selects, for exports of any size.
+func (s *Service) Each(ctx context.Context, in ListInput, fn func(k *Key, now time.Time) error) error {
+	return s.Store.View(ctx, func(tx Tx) error {
+		now := tx.Now()
+		q, err := in.query(now)
+		if err != nil {
+			return err
+		}
+		return tx.EachKey(q, func(k *Key) error { return fn(k, now) })
+	})
+}
+
+// UpdateInput describes changes to a key; nil fields stay as they are.
+// Metadata entries are merged; an empty value removes the entry.
+type UpdateInput struct {
+	Name        *string
+	Description *string
+	Permissions []string
+	Expiry      Expiry
+	Metadata    map[string]string
+	Actor       string
+}
+
+func (in *UpdateInput) validate() error {
+	if in.Name != nil {
+		if err := ValidateText("name", *in.Name, 1, MaxNameLen); err != nil {
+			return err
+		}
+	}
+	if in.Description != nil {
+		if err := ValidateText("description", *in.Description, 0, MaxDescriptionLen); err != nil {
+			return err
+		}
+	}
+	if in.Permissions != nil {
+		if len(in.Permissions) == 0 {
+			return Errorf(EINVALID, "a key needs at least one permission")
+		}
+		perms, err := ValidatePermissions(in.Permissions)
+		if err != nil {
+			return err
+		}
+		in.Permissions = perms
+	}
+	n := 0
+	for _, set := range []bool{in.Expiry.In != nil, in.Expiry.At != nil, in.Expiry.None} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return Errorf(EINVALID, "give one of --expires-in, --expires-at and --no-expiry")
+	}
+	if in.Expiry.In != nil && *in.Expiry.In <= 0 {
+		return Errorf(EINVALID, "invalid --expires-in: must be longer than zero")
+	}
+	if in.Name == nil && in.Description == nil && in.Permissions == nil && !in.Expiry.set() && len(in.Metadata) == 0 {
+		return Errorf(EINVALID, "nothing to update: give --name, --description, --permission, an expiry or --meta")
+	}
+	return ValidateMetadata(in.Metadata)
+}
+
+// Update changes a key. It never un-revokes one.
+func (s *Service) Update(ctx context.Context, tenant, id string, in UpdateInput) (*Key, time.Time, error) {
+	if err := ValidateKeyID(id); err != nil {
+		return nil, time.Time{}, err
+	}
+	if err := in.validate(); err != nil {
+		return nil, time.Time{}, err
+	}
+	var k *Key
+	var now time.Time
+	err := s.Store.Update(ctx, func(tx Tx) (err error) {
+		now = tx.Now()
+		if k, err = tx.GetKey(id, tenant); err != nil {
+			return err
+		}
+		changes := map[string]any{}
+		change := func(field string, old, new any) {
+			changes[field] = map[string]any{"old": old, "new": new}
+		}
+		if in.Name != nil && *in.Name != k.Name {
+			change("name", k.Name, *in.Name)
+			k.Name = *in.Name
+		}
+		if in.Description != nil && *in.Description != deref(k.Description) {
+			change("description", k.Description, optional(*in.Description))
+			k.Description = optional(*in.Description)
+		}
+		if in.Permissions != nil && !slices.Equal(in.Permissions, k.Permissions) {
+			change("permissions", k.Permissions, in.Permissions)
+			k.Permissions = in.Permissions
+		}
+		if in.Expiry.set() {
+			cfg, err := tenantConfig(tx, k.TenantID)
+			if err != nil {
+				return err
+			}
+			exp, err := checkExpiry(cfg, in.Expiry, now)
+			if err != nil {
+				return err
+			}
+			if !equalTime(exp, k.ExpiresAt) {
+				change("expiresAt", k.ExpiresAt, exp)
+				k.ExpiresAt = exp
+			}
+		}
+		if len(in.Metadata) > 0 {
+			meta := maps.Clone(k.Metadata)
+			for mk, mv := range in.Metadata {
+				if mv == "" {
+					delete(meta, mk)
+				} else {
+					meta[mk] = mv
+				}
+			}
+			if len(meta) > MaxMetadata {
+				return Errorf(EINVALID, "too much metadata: at most %d entries", MaxMetadata)
+			}
+			if !maps.Equal(meta, k.Metadata) {
+				change("metadata", k.Metadata, meta)
+				k.Metadata = meta
+			}
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		k.UpdatedAt = now
+		if err := tx.SaveKey(k); err != nil {
+			return err
+		}
+		return appendEvent(tx, in.Actor, ActionKeyUpdate, k, map[string]any{"changes": changes})
+	})
+	return k, now, err
+}
+
+// Revoke revokes keys, all or none. A key already revoked stays as it was.
+func (s *Service) Revoke(ctx context.Context, tenant string, ids []string, reason, actor string) ([]*Key, time.Time, error) {
+	if err := validateIDs(ids); err != nil {
+		return nil, time.Time{}, err
+	}
+	if err := ValidateText("reason", reason, 0, MaxReasonLen); err != nil {
+		return nil, time.Time{}, err
+	}
+	var keys []*Key
+	var now time.Time
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		now = tx.Now()
+		for _, id := range ids {
+			k, err := tx.GetKey(id, tenant)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, k)
+			if k.RevokedAt != nil {
+				continue
+			}
+			k.RevokedAt, k.RevokedBy, k.RevokeReason = &now, &actor, optional(reason)
+			k.UpdatedAt = now
+			if err := tx.SaveKey(k); err != nil {
+				return err
+			}
+			if err := appendEvent(tx, actor, ActionKeyRevoke, k, map[string]any{"reason": k.RevokeReason}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return keys, now, err
+}
+
+// Delete removes keys, all or none. Their audit events stay.
+func (s *Service) Delete(ctx context.Context, tenant string, ids []string, actor string) ([]*Key, error) {
+	if err := validateIDs(ids); err != nil {
+		return nil, err
+	}
+	var keys []*Key
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		for _, id := range ids {
+			k, err := tx.GetKey(id, tenant)
+			if err != nil {
+				return err
+			}
+			if err := tx.DeleteKey(id); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+			if err := appendEvent(tx, actor, ActionKeyDelete, k, map[string]any{"name": k.Name, "hint": k.Hint}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return keys, err
+}
+
+// Verify checks a plaintext key and records its use. A malformed key is
+// rejected before any database read.
+func (s *Service) Verify(ctx context.Context, plaintext string) (*Key, time.Time, error) {
+	secret, err := ParseSecret(plaintext)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var k *Key
+	var now time.Time
+	err = s.Store.View(ctx, func(tx Tx) error {
+		now = tx.Now()
+		k, err = tx.KeyByHash(secret.Hash())
+		if ErrorCode(err) == ENOTFOUND {
+			return Rejectf(ReasonUnknown, "key rejected: unknown key")
+		} else if err != nil {
+			return err
+		}
+		switch k.StatusAt(now) {
+		case StatusRevoked:
+			return Rejectf(ReasonRevoked, "key rejected: key %s was revoked", k.ID)
+		case StatusExpired:
+			return Rejectf(ReasonExpired, "key rejected: key %s expired %s", k.ID, k.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		cfg, err := tenantConfig(tx, k.TenantID)
+		if err != nil {
+			return err
+		}
+		if !cfg.KeysEnabled() {
+			return Rejectf(ReasonDisabled, "key rejected: API keys are disabled for tenant %q", k.TenantID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	err = s.Store.Update(ctx, func(tx Tx) error {
+		now = tx.Now()
+		return tx.TouchKey(k.ID, now)
+	})
+	k.LastUsedAt = &now
+	return k, now, err
+}
+
+// Config returns a tenant's effective policy; tenant "" gives the global
+// defaults.
+func (s *Service) Config(ctx context.Context, tenant string) (TenantConfig, error) {
+	if tenant != "" {
+		if err := ValidateID("tenant", tenant); err != nil {
+			return TenantConfig{}, err
+		}
+	}
+	var cfg TenantConfig
+	err := s.Store.View(ctx, func(tx Tx) (err error) {
+		cfg, err = tenantConfig(tx, tenant)
+		return err
+	})
+	return cfg, err
+}
+
+// SetConfig sets one setting for a tenant, or globally for tenant "".
+func (s *Service) SetConfig(ctx context.Context, tenant, name, value, actor string) (TenantConfig, error) {
+	if tenant != "" {
+		if err := ValidateID("tenant", tenant); err != nil {
+			return TenantConfig{}, err
+		}
+	}
+	v, err := NormalizeSetting(name, value)
+	if err != nil {
+		return TenantConfig{}, err
+	}
+	var cfg TenantConfig
+	err = s.Store.Update(ctx, func(tx Tx) error {
+		old, err := tx.ConfigValues(tenant)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetConfig(tenant, name, v); err != nil {
+			return err
+		}
+		details := map[string]any{"name": name, "old": optional(old[name]), "new": v}
+		if err := appendConfigEvent(tx, actor, ActionConfigSet, tenant, details); err != nil {
+			return err
+		}
+		cfg, err = tenantConfig(tx, tenant)
+		return err
+	})
+	return cfg, err
+}
+
+// UnsetConfig removes a tenant's (or the global) value of a setting.
+func (s *Service) UnsetConfig(ctx context.Context, tenant, name, actor string) (TenantConfig, error) {
+	if tenant != "" {
+		if err := ValidateID("tenant", tenant); err != nil {
+			return TenantConfig{}, err
+		}
+	}
+	if err := CheckSettingName(name); err != nil {
+		return TenantConfig{}, err
+	}
+	var cfg TenantConfig
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		old, err := tx.ConfigValues(tenant)
+		if err != nil {
+			return err
+		}
+		removed, err := tx.UnsetConfig(tenant, name)
+		if err != nil {
+			return err
+		}
+		if removed {
+			details := map[string]any{"name": name, "old": old[name]}
+			if err := appendConfigEvent(tx, actor, ActionConfigUnset, tenant, details); err != nil {
+				return err
+			}
+		}
+		cfg, err = tenantConfig(tx, tenant)
+		return err
+	})
+	return cfg, err
+}
+
+// Events streams audit events, newest first.
+func (s *Service) Events(ctx context.Context, q EventQuery, fn func(*AuditEvent) error) error {
+	return s.Store.View(ctx, func(tx Tx) error { return tx.EachEvent(q, fn) })
+}
+
+func tenantConfig(tx Tx, tenant string) (TenantConfig, error) {
+	global, err := tx.ConfigValues("")
+	if err != nil {
+		return TenantConfig{}, err
+	}
+	var own map[string]string
+	if tenant != "" {
+		if own, err = tx.ConfigValues(tenant); err != nil {
+			return TenantConfig{}, err
+		}
+	}
+	return ResolveConfig(tenant, global, own), nil
+}
+
+func appendEvent(tx Tx, actor, action string, k *Key, details map[string]any) error {
+	id := k.ID
+	return tx.AppendEvent(&AuditEvent{Time: tx.Now(), Actor: actor, Action: action, TenantID: k.TenantID, KeyID: &id, Details: details})
+}
+
+func appendConfigEvent(tx Tx, actor, action, tenant string, details map[string]any) error {
+	return tx.AppendEvent(&AuditEvent{Time: tx.Now(), Actor: actor, Action: action, TenantID: tenant, Details: details})
+}
+
+func validateIDs(ids []string) error {
+	if len(ids) == 0 {
+		return Errorf(EINVALID, "give at least one key id")
+	}
+	for _, id := range ids {
+		if err := ValidateKeyID(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func ownerLabel(owner *string) string {
+	if owner == nil {
+		return "keys without an owner"
+	}
+	return "owner " + *owner
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func equalTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}

@@ -1,0 +1,122 @@
+package apikey
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Store is a database of keys, config and audit events. Update runs fn in a
+// write transaction that serialises with every other writer of the same
+// store (across processes), and commits when fn returns nil; View runs fn in
+// a read transaction. Every Tx is stamped with one time, taken at its start,
+// so every row and event it writes carries the same time.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction's view of the store. Lookups that find nothing
+// return an ENOTFOUND error.
+type Tx interface {
+	Now() time.Time
+	// LockOwner serialises quota checks for one tenant and owner until the
+	// transaction ends, where the engine does not already serialise writers.
+	LockOwner(tenant string, owner *string) error
+	InsertKey(k *Key, hash []byte) error
+	// GetKey finds a key by id; tenant "" matches any tenant.
+	GetKey(id, tenant string) (*Key, error)
+	KeyByHash(hash []byte) (*Key, error)
+	// SaveKey writes a key's mutable fields.
+	SaveKey(k *Key) error
+	DeleteKey(id string) error
+	TouchKey(id string, at time.Time) error
+	CountActive(tenant string, owner *string) (int, error)
+	// EachKey calls fn for each key the query selects, in order, streaming.
+	EachKey(q ListQuery, fn func(*Key) error) error
+	// ConfigValues returns the values set for a tenant ("" for global).
+	ConfigValues(tenant string) (map[string]string, error)
+	SetConfig(tenant, name, value string) error
+	UnsetConfig(tenant, name string) (bool, error)
+	AppendEvent(e *AuditEvent) error
+	EachEvent(q EventQuery, fn func(*AuditEvent) error) error
+}
+
+// SortField names a list order.
+type SortField string
+
+const (
+	SortCreated  SortField = "created"
+	SortName     SortField = "name"
+	SortStatus   SortField = "status"
+	SortLastUsed SortField = "lastUsed"
+	SortExpires  SortField = "expires"
+)
+
+// Sort is a field and a direction.
+type Sort struct {
+	Field SortField
+	Desc  bool
+}
+
+// DefaultSort is newest first.
+var DefaultSort = Sort{Field: SortCreated, Desc: true}
+
+// ParseSort parses "field" or "-field".
+func ParseSort(s string) (Sort, error) {
+	var out Sort
+	if strings.HasPrefix(s, "-") {
+		out.Desc = true
+		s = s[1:]
+	}
+	switch f := SortField(s); f {
+	case SortCreated, SortName, SortStatus, SortLastUsed, SortExpires:
+		out.Field = f
+		return out, nil
+	}
+	return Sort{}, Errorf(EINVALID, "invalid sort %q: want created, name, status, lastUsed or expires, with - for descending", s)
+}
+
+func (s Sort) String() string {
+	if s.Desc {
+		return "-" + string(s.Field)
+	}
+	return string(s.Field)
+}
+
+// KeyFilter selects keys. Zero values select everything.
+type KeyFilter struct {
+	TenantID string
+	TeamID   string
+	OwnerID  string
+	Status   Status
+	// UnusedSince selects keys last used before it, or never used and
+	// created before it.
+	UnusedSince *time.Time
+	NeverUsed   bool
+	// ExpiringBy selects unrevoked keys that expire after now and by it.
+	ExpiringBy *time.Time
+}
+
+// ListQuery is a filter, an order and a keyset window. After and Before are
+// key ids; the window starts just past that key in the order. Limit 0 means
+// no limit. Now is the time status is derived at.
+type ListQuery struct {
+	Filter KeyFilter
+	Sort   Sort
+	After  string
+	Before string
+	Limit  int
+	Now    time.Time
+}
+
+// EventQuery selects audit events, newest first.
+type EventQuery struct {
+	TenantID string
+	KeyID    string
+	Actor    string
+	Action   string
+	Since    *time.Time
+	Limit    int
+}

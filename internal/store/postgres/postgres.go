@@ -1,0 +1,163 @@
+// Package postgres opens keyadm's store on PostgreSQL (and Postgres-wire
+// engines) through pgx.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrationLockID is the advisory lock held while migrating.
+const migrationLockID = 0x6b657961646d // "keyadm"
+
+// Open connects to the database at a postgres:// URL. It does not migrate.
+func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, apikey.Errorf(apikey.EINVALID, "invalid PostgreSQL URL: %s", redactParseError(err))
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	location := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(time.Minute)
+	format := func(err error) error { return formatError(location, err) }
+	store := &sqlstore.DB{
+		RW: db, RO: db,
+		Engine: "postgres", Location: location,
+		Dialect: sqlstore.Dialect{
+			Placeholders: true,
+			Time:         func(t time.Time) any { return t },
+			LowTime:      "'-infinity'::timestamptz",
+			HighTime:     "'infinity'::timestamptz",
+			TextOrder:    ` COLLATE "C"`,
+			LockOwner: func(ctx context.Context, tx *sql.Tx, key string) error {
+				_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(key))
+				return err
+			},
+			ViewOptions: &sql.TxOptions{ReadOnly: true},
+			FormatError: format,
+		},
+		Migrations: &sqlstore.Migrations{
+			Dialect: goose.DialectPostgres,
+			FS:      mustSub(migrationFiles, "migrations"),
+			Lock:    advisoryLock(db),
+		},
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, format(err)
+	}
+	return store, nil
+}
+
+func lockKey(s string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return int64(h.Sum64())
+}
+
+// advisoryLock holds a session-level advisory lock on a connection of its
+// own for as long as migrations run on the others.
+func advisoryLock(db *sql.DB) func(context.Context) (func(), error) {
+	return func(ctx context.Context) (func(), error) {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLockID))
+			conn.Close()
+		}, nil
+	}
+}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// redactParseError keeps pgx's reason but never the URL, which may hold a
+// password.
+func redactParseError(err error) string {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) && pe.Unwrap() != nil {
+		return pe.Unwrap().Error()
+	}
+	return "cannot parse it"
+}
+
+func formatError(location string, err error) error {
+	unavailable := func(why string) error {
+		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "postgres " + location + ": " + why}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "28P01", "28000":
+			return unavailable("authentication failed for user (check the user and password)")
+		case "3D000":
+			return unavailable("database does not exist")
+		case "57P01", "57P02", "57P03":
+			return unavailable("server is shutting down or starting up; try again")
+		case "53300":
+			return unavailable("too many connections")
+		case "42501":
+			return unavailable("permission denied: " + pgErr.Message)
+		}
+		return &apikey.Error{Code: apikey.EINTERNAL, Err: err, Message: "postgres " + location + ": " + pgErr.Message + " (" + pgErr.Code + ")"}
+	}
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	switch {
+	case errors.As(err, &connErr), errors.As(err, &netErr):
+		return unavailable("cannot connect: " + connectCause(err))
+	case errors.Is(err, context.DeadlineExceeded):
+		return unavailable("timed out")
+	case errors.Is(err, sql.ErrConnDone):
+		return unavailable(err.Error())
+	}
+	return err
+}
+
+// connectCause is the last, most specific part of a connection error.
+func connectCause(err error) string {
+	msg := err.Error()
+	for _, cause := range []string{"connection refused", "no such host", "i/o timeout", "network is unreachable", "connection reset by peer", "server closed the connection"} {
+		if strings.Contains(msg, cause) {
+			return cause
+		}
+	}
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
+}

@@ -1,0 +1,102 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/pressly/goose/v3"
+)
+
+// Migrations are an engine's embedded schema versions and how to hold the
+// engine-wide lock under which they are applied, so that two processes
+// starting at once never apply one twice.
+type Migrations struct {
+	Dialect goose.Dialect
+	FS      fs.FS
+	// Lock blocks until this process alone may migrate; unlock releases it.
+	Lock func(ctx context.Context) (unlock func(), err error)
+}
+
+// SchemaStatus is the state of a database's schema.
+type SchemaStatus struct {
+	Current    int64
+	Latest     int64
+	Migrations []MigrationState
+}
+
+// MigrationState is one migration and when it was applied (zero: pending).
+type MigrationState struct {
+	Version   int64
+	Name      string
+	AppliedAt time.Time
+}
+
+func (m *Migrations) provider(db *sql.DB) (*goose.Provider, error) {
+	return goose.NewProvider(m.Dialect, db, m.FS, goose.WithDisableGlobalRegistry(true))
+}
+
+// Up applies every pending migration and returns their versions.
+func (m *Migrations) Up(ctx context.Context, db *sql.DB) ([]int64, error) {
+	p, err := m.provider(db)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := m.Lock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock for migrations: %w", err)
+	}
+	defer unlock()
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	if current > target {
+		return nil, fmt.Errorf("the database schema is at version %d, newer than this keyadm knows (%d): upgrade keyadm", current, target)
+	}
+	if current == target {
+		return nil, nil
+	}
+	results, err := p.Up(ctx)
+	var applied []int64
+	for _, r := range results {
+		if r.Error == nil {
+			applied = append(applied, r.Source.Version)
+		}
+	}
+	if err != nil && !errors.Is(err, goose.ErrNoNextVersion) {
+		return applied, fmt.Errorf("apply migrations: %w", err)
+	}
+	return applied, nil
+}
+
+// Status reports the schema version without changing anything.
+func (m *Migrations) Status(ctx context.Context, db *sql.DB) (*SchemaStatus, error) {
+	p, err := m.provider(db)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := m.Lock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock for migrations: %w", err)
+	}
+	defer unlock()
+	states, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read schema status: %w", err)
+	}
+	s := &SchemaStatus{}
+	for _, st := range states {
+		ms := MigrationState{Version: st.Source.Version, Name: st.Source.Path}
+		if st.State == goose.StateApplied {
+			ms.AppliedAt = st.AppliedAt.UTC()
+			s.Current = max(s.Current, st.Source.Version)
+		}
+		s.Latest = max(s.Latest, st.Source.Version)
+		s.Migrations = append(s.Migrations, ms)
+	}
+	return s, nil
+}

@@ -1,0 +1,135 @@
+// Package sqlstore implements apikey.Store once over database/sql. The
+// engines (sqlite, postgres) supply a Dialect: how they bind parameters,
+// store times, serialise quota checks and report errors.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+// Dialect holds what differs between engines.
+type Dialect struct {
+	// Placeholders is true for engines that number parameters ($1, $2, …).
+	Placeholders bool
+	// Time converts a time to the engine's stored form.
+	Time func(time.Time) any
+	// LowTime and HighTime are SQL literals sorting before and after every
+	// stored time: where a missing last use or expiry falls in an order.
+	LowTime, HighTime string
+	// TextOrder follows an ORDER BY on text, so names sort byte-wise on
+	// every engine whatever its collation.
+	TextOrder string
+	// LockOwner serialises quota checks for one tenant and owner until the
+	// transaction ends; nil where the engine already serialises writers.
+	LockOwner func(ctx context.Context, tx *sql.Tx, key string) error
+	// ViewOptions are the options of read transactions.
+	ViewOptions *sql.TxOptions
+	// FormatError turns driver errors into application errors.
+	FormatError func(error) error
+}
+
+// DB is an apikey.Store on database/sql.
+type DB struct {
+	// RW serves write transactions, RO read transactions (they may be the same).
+	RW, RO     *sql.DB
+	Dialect    Dialect
+	Migrations *Migrations
+	// Engine and Location name the database for messages; Location never
+	// holds a password.
+	Engine, Location string
+	// Now is the clock; tests set it.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+var _ apikey.Store = (*DB)(nil)
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.RW.Close()
+	if db.RO != db.RW {
+		err = errors.Join(err, db.RO.Close())
+	}
+	return err
+}
+
+func (db *DB) now() time.Time {
+	now := time.Now
+	if db.Now != nil {
+		now = db.Now
+	}
+	// Microseconds are what every engine keeps.
+	return now().UTC().Truncate(time.Microsecond)
+}
+
+// Update runs fn in a write transaction.
+func (db *DB) Update(ctx context.Context, fn func(apikey.Tx) error) error {
+	return db.run(ctx, db.RW, nil, fn)
+}
+
+// View runs fn in a read transaction.
+func (db *DB) View(ctx context.Context, fn func(apikey.Tx) error) error {
+	return db.run(ctx, db.RO, db.Dialect.ViewOptions, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(apikey.Tx) error) error {
+	sqlTx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return db.formatError(err)
+	}
+	tx := &Tx{tx: sqlTx, ctx: ctx, db: db, now: db.now()}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return db.formatError(err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return db.formatError(err)
+	}
+	return nil
+}
+
+func (db *DB) formatError(err error) error {
+	var ae *apikey.Error
+	if err == nil || errors.As(err, &ae) || db.Dialect.FormatError == nil {
+		return err
+	}
+	return db.Dialect.FormatError(err)
+}
+
+// Rebind turns ? placeholders into $n for engines that number them.
+func (d Dialect) Rebind(q string) string {
+	if !d.Placeholders {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// Migrate applies pending migrations.
+func (db *DB) Migrate(ctx context.Context) ([]int64, error) {
+	applied, err := db.Migrations.Up(ctx, db.RW)
+	return applied, db.formatError(err)
+}
+
+// SchemaStatus reports the schema version.
+func (db *DB) SchemaStatus(ctx context.Context) (*SchemaStatus, error) {
+	s, err := db.Migrations.Status(ctx, db.RW)
+	return s, db.formatError(err)
+}

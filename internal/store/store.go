@@ -1,0 +1,70 @@
+// Package store opens the engine a database URL names.
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/store/postgres"
+	"github.com/keyadm/keyadm/internal/store/sqlite"
+	"github.com/keyadm/keyadm/internal/store/sqlstore"
+)
+
+// Options tune Open.
+type Options struct {
+	// Migrate applies pending schema migrations after connecting.
+	Migrate bool
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Warn receives warnings about the database.
+	Warn func(string)
+}
+
+// Open opens a SQLite path, a sqlite:// URL or a postgres:// (postgresql://) URL.
+func Open(ctx context.Context, dbURL string, opts Options) (*sqlstore.DB, error) {
+	var db *sqlstore.DB
+	var err error
+	switch {
+	case dbURL == "":
+		return nil, apikey.Errorf(apikey.EINVALID, "no database: set --db or KEYADM_DB")
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		db, err = postgres.Open(ctx, dbURL)
+	case strings.HasPrefix(dbURL, "sqlite://"):
+		db, err = sqlite.Open(strings.TrimPrefix(dbURL, "sqlite://"), sqlite.Options{Warn: opts.Warn})
+	case strings.Contains(dbURL, "://"):
+		scheme, _, _ := strings.Cut(dbURL, "://")
+		return nil, apikey.Errorf(apikey.EINVALID, "unsupported database scheme %q: use a SQLite path, sqlite://PATH or postgres://…", scheme)
+	default:
+		db, err = sqlite.Open(dbURL, sqlite.Options{Warn: opts.Warn})
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.Now = opts.Now
+	if opts.Migrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// Redact hides the password in a database URL, for messages and logs.
+func Redact(dbURL string) string {
+	scheme, rest, ok := strings.Cut(dbURL, "://")
+	if !ok {
+		return dbURL
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return dbURL
+	}
+	userinfo := rest[:at]
+	if user, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
+		return scheme + "://" + user + ":xxxxx" + rest[at:]
+	}
+	return dbURL
+}
