@@ -27,31 +27,42 @@ func PostgresURL(t testing.TB) string {
 	if base == "" {
 		t.Skip(PostgresSkipMessage)
 	}
+	u, drop, err := NewSchema(base)
+	if err != nil {
+		t.Fatalf("%s: %v", PostgresEnv, err)
+	}
+	t.Cleanup(drop)
+	return u
+}
+
+// NewSchema creates a fresh schema on the server at base and returns a URL
+// whose search_path is that schema, and a function that drops it.
+func NewSchema(base string) (string, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, err
+	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	defer admin.Close()
 	b := make([]byte, 6)
 	rand.Read(b)
 	schema := "keyadm_test_" + hex.EncodeToString(b)
 	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("create schema on %s: %v", PostgresEnv, err)
+		return "", nil, err
 	}
-	t.Cleanup(func() {
+	drop := func() {
 		db, err := sql.Open("pgx", base)
 		if err != nil {
 			return
 		}
 		defer db.Close()
 		_, _ = db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), drop, nil
 }

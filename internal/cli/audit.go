@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/output"
+)
+
+func newAuditCmd(f *Factory) *cobra.Command {
+	var q apikey.EventQuery
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Show the audit trail, newest first",
+		Long: `Show the audit trail: every change to keys and policy, who made it and when,
+newest first. Events of deleted keys stay. Actions: key.create, key.update,
+key.revoke, key.delete, key.rotate, config.set, config.unset.`,
+		Example: `  keyadm audit --tenant acme --since 7d
+  keyadm audit --key ID -o json`,
+		Args: args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			since, err := durationFlag(cmd.Flags(), "since")
+			if err != nil {
+				return err
+			}
+			if q.KeyID != "" {
+				if err := apikey.ValidateKeyID(q.KeyID); err != nil {
+					return err
+				}
+			}
+			if q.Limit < 0 {
+				return apikey.Errorf(apikey.EINVALID, "invalid --limit %d: must be 0 (no limit) or more", q.Limit)
+			}
+			q.TenantID = f.Tenant()
+			ctx := cmd.Context()
+			svc, err := f.Service(ctx)
+			if err != nil {
+				return err
+			}
+			now := f.clock()
+			if since != nil {
+				t := now.Add(-*since)
+				q.Since = &t
+			}
+			list := output.NewList(f.Printer(), output.EventList)
+			err = svc.Events(ctx, q, func(e *apikey.AuditEvent) error {
+				return list.Add(output.NewEventRecord(e, now))
+			})
+			if err != nil {
+				return err
+			}
+			return list.Close()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&q.KeyID, "key", "", "only events of this key id")
+	fl.StringVar(&q.Actor, "actor", "", "only events by this actor")
+	fl.StringVar(&q.Action, "action", "", "only events of this action, such as key.revoke")
+	fl.String("since", "", "only events newer than a duration: 7d, 24h")
+	fl.IntVar(&q.Limit, "limit", 100, "how many events at most (0: all)")
+	return cmd
+}

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/output"
+)
+
+// CreateOptions are the inputs of create.
+type CreateOptions struct {
+	F     *Factory
+	Input apikey.CreateInput
+	Meta  []string
+}
+
+func newCreateCmd(f *Factory) *cobra.Command {
+	opts := &CreateOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "create --name NAME",
+		Short: "Create a key and print its secret once",
+		Long: `Create a key. Its secret is printed once, after the database has stored its
+hash; keyadm cannot show it again. Save it now.`,
+		Example: `  keyadm create --name billing-sync --permission read --permission write --expires-in 90d
+  KEY=$(keyadm create -q --name ci --owner ci@example.com)`,
+		Args: args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			flags := cmd.Flags()
+			in := &opts.Input
+			var err error
+			if in.Expiry.In, err = durationFlag(flags, "expires-in"); err != nil {
+				return err
+			}
+			if in.Expiry.At, err = timeFlag(flags, "expires-at"); err != nil {
+				return err
+			}
+			if in.Metadata, err = apikey.ParseMeta(opts.Meta); err != nil {
+				return err
+			}
+			in.TenantID = f.Tenant()
+			if in.Actor, err = f.Actor(); err != nil {
+				return err
+			}
+			return runCreate(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Input.Name, "name", "", "name of the key, 1-100 characters (required)")
+	fl.StringVar(&opts.Input.TeamID, "team", "", "team the key belongs to")
+	fl.StringVar(&opts.Input.OwnerID, "owner", "", "subject that owns the key (counts toward max_keys_per_user)")
+	fl.StringArrayVar(&opts.Input.Permissions, "permission", nil, "permission scope, repeatable (default read)")
+	fl.StringVar(&opts.Input.Description, "description", "", "free-text description")
+	fl.String("expires-in", "", "expire after a duration: 90d, 24h, P1Y, PT12H")
+	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")
+	fl.StringArrayVar(&opts.Meta, "meta", nil, "metadata key=value, repeatable")
+	_ = cmd.MarkFlagRequired("name")
+	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at")
+	return cmd
+}
+
+func runCreate(cmd *cobra.Command, opts *CreateOptions) error {
+	ctx := cmd.Context()
+	svc, err := opts.F.Service(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := svc.Create(ctx, opts.Input)
+	if err != nil {
+		return err
+	}
+	// Committed: only now may the secret be shown.
+	opts.F.Log().Debug("key created and committed", "id", c.Key.ID, "tenant", c.Key.TenantID)
+	p := opts.F.Printer()
+	rec := output.NewKeyRecord(c.Key, c.Key.CreatedAt, c.Secret.String())
+	if err := output.One(p, output.NewKey, rec); err != nil {
+		return err
+	}
+	if p.Format == output.Table && !p.Quiet {
+		opts.F.IO.Notice("Save this key now: it is shown only once, and keyadm stores only its hash.")
+	}
+	return nil
+}

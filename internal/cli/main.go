@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/output"
+)
+
+// Exit codes, as the contract defines them.
+const (
+	ExitOK       = 0
+	ExitFailure  = 1 // runtime failure: database unreachable, I/O
+	ExitUsage    = 2 // usage or invalid input; nothing written
+	ExitNotFound = 3
+	ExitPolicy   = 4
+	ExitRejected = 5
+)
+
+// Main runs keyadm with args and returns the exit code. It is the one place
+// where errors become messages and exit codes; no stack trace gets out.
+func Main(f *Factory, args []string) (code int) {
+	if f.IO == nil {
+		f.IO = output.System()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(f.IO.ErrOut, "keyadm: internal error: %v\n", r)
+			code = ExitFailure
+		}
+	}()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(f.IO.ErrOut, "keyadm: "+oneLine(message(err)))
+	return ExitCode(err)
+}
+
+func message(err error) string {
+	var ae *apikey.Error
+	if errors.As(err, &ae) {
+		return ae.Message
+	}
+	var ue *usageError
+	if errors.As(err, &ue) || errors.Is(err, errCancelled) || isCobraUsage(err) {
+		return err.Error()
+	}
+	if errors.Is(err, context.Canceled) {
+		return "interrupted"
+	}
+	return "internal error: " + err.Error()
+}
+
+// ExitCode maps an error to the documented exit code.
+func ExitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue), errors.Is(err, errCancelled), isCobraUsage(err):
+		return ExitUsage
+	}
+	switch apikey.ErrorCode(err) {
+	case apikey.EINVALID:
+		return ExitUsage
+	case apikey.ENOTFOUND:
+		return ExitNotFound
+	case apikey.EPOLICY:
+		return ExitPolicy
+	case apikey.EREJECTED:
+		return ExitRejected
+	}
+	return ExitFailure
+}
+
+// isCobraUsage recognises the usage errors cobra makes itself.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
+		strings.HasPrefix(msg, "unknown shorthand flag") || strings.Contains(msg, "flag needs an argument") ||
+		strings.HasPrefix(msg, "invalid argument") || strings.HasPrefix(msg, "required flag") || strings.HasPrefix(msg, "if any flags in the group")
+}

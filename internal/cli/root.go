@@ -1,0 +1,322 @@
+// Package cli is keyadm's command line: one file per command, each with an
+// Options struct, a constructor that only declares and checks flags, and a
+// run function that does the work.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/output"
+	"github.com/keyadm/keyadm/internal/store"
+	"github.com/keyadm/keyadm/internal/store/sqlstore"
+)
+
+// Factory carries what every command needs: the streams, the resolved
+// settings, and the store, opened on first use so that commands such as
+// version never touch a database.
+type Factory struct {
+	IO *output.IOStreams
+	// Now is the clock (nil: time.Now); tests set it.
+	Now func() time.Time
+	// Rand is the source of key secrets (nil: crypto/rand).
+	Rand io.Reader
+
+	v       *viper.Viper
+	log     *slog.Logger
+	printer *output.Printer
+	db      *sqlstore.DB
+}
+
+// Setting names shared by flags, environment (KEYADM_*) and the config file.
+const (
+	keyDB      = "db"
+	keyConfig  = "config"
+	keyTenant  = "tenant"
+	keyActor   = "actor"
+	keyOutput  = "output"
+	keyQuiet   = "quiet"
+	keyNoColor = "no-color"
+	keyDebug   = "debug"
+)
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	f.v = viper.New()
+	root := &cobra.Command{
+		Use:   "keyadm",
+		Short: "Manage API keys where they live: in SQLite or PostgreSQL",
+		Long: `keyadm creates, lists, verifies, revokes and audits API keys stored in a
+database: an embedded SQLite file by default, or PostgreSQL.
+
+A key's secret is shown once, when it is created; only its SHA-256 is stored.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return f.init(cmd) },
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf(c, "%v", err)
+	})
+	pf := root.PersistentFlags()
+	pf.String(keyDB, "", "database: a SQLite path, sqlite://PATH or postgres://… (env KEYADM_DB; default $XDG_DATA_HOME/keyadm/keyadm.db)")
+	pf.String(keyConfig, "", "config file (env KEYADM_CONFIG; default $XDG_CONFIG_HOME/keyadm/config.yaml)")
+	pf.String(keyTenant, "", "tenant scope (env KEYADM_TENANT; new keys default to \"default\")")
+	pf.String(keyActor, "", "who is acting, for the audit trail (env KEYADM_ACTOR; default the OS user)")
+	pf.StringP(keyOutput, "o", "table", "output format: table, json, yaml or csv")
+	pf.BoolP(keyQuiet, "q", false, "print only the essential: the secret for create, ids for list")
+	pf.Bool(keyNoColor, false, "never colour the output (also NO_COLOR)")
+	pf.Bool(keyDebug, false, "say what keyadm does, step by step, on stderr (never a secret)")
+	for _, name := range []string{keyDB, keyConfig, keyTenant, keyActor, keyOutput, keyQuiet, keyNoColor, keyDebug} {
+		_ = f.v.BindPFlag(name, pf.Lookup(name))
+	}
+	f.v.SetEnvPrefix("KEYADM")
+	f.v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	f.v.AutomaticEnv()
+
+	root.AddCommand(
+		newCreateCmd(f), newListCmd(f), newShowCmd(f), newUpdateCmd(f), newRevokeCmd(f),
+		newDeleteCmd(f), newVerifyCmd(f), newConfigCmd(f), newAuditCmd(f), newDBCmd(f),
+		newVersionCmd(),
+	)
+	root.SetVersionTemplate("{{.Version}}\n")
+	return root
+}
+
+// init resolves settings once flags are parsed: flag > env > file > default.
+func (f *Factory) init(cmd *cobra.Command) error {
+	if err := f.readConfigFile(cmd); err != nil {
+		return err
+	}
+	format, err := output.ParseFormat(f.v.GetString(keyOutput))
+	if err != nil {
+		return err
+	}
+	if f.v.GetBool(keyNoColor) {
+		f.IO.DisableColor()
+	}
+	f.printer = &output.Printer{IO: f.IO, Format: format, Quiet: f.v.GetBool(keyQuiet)}
+	level := slog.LevelWarn
+	if f.v.GetBool(keyDebug) {
+		level = slog.LevelDebug
+	}
+	f.log = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	if t := f.v.GetString(keyTenant); t != "" {
+		if err := apikey.ValidateID("tenant", t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Factory) readConfigFile(cmd *cobra.Command) error {
+	path := f.v.GetString(keyConfig)
+	explicit := path != ""
+	if !explicit {
+		dir, err := xdgDir("XDG_CONFIG_HOME", ".config")
+		if err != nil {
+			return nil // no home: no default config file to read
+		}
+		path = filepath.Join(dir, "keyadm", "config.yaml")
+	}
+	if _, err := os.Stat(path); err != nil {
+		if explicit {
+			return apikey.Errorf(apikey.EINVALID, "cannot read config file %s: %v", path, pathError(err))
+		}
+		return nil
+	}
+	f.v.SetConfigFile(path)
+	f.v.SetConfigType("yaml")
+	if err := f.v.ReadInConfig(); err != nil {
+		return apikey.Errorf(apikey.EINVALID, "invalid config file %s: %s", path, oneLine(err.Error()))
+	}
+	for _, k := range f.v.AllKeys() {
+		switch k {
+		case keyDB, keyTenant, keyActor, keyOutput, keyQuiet, keyNoColor, keyDebug, keyConfig:
+		default:
+			return apikey.Errorf(apikey.EINVALID, "invalid config file %s: unknown setting %q (known: db, tenant, actor, output, quiet, no-color, debug)", path, k)
+		}
+	}
+	return nil
+}
+
+func xdgDir(env, fallback string) (string, error) {
+	if d := os.Getenv(env); d != "" && filepath.IsAbs(d) {
+		return d, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return "", errors.New("no home folder")
+	}
+	return filepath.Join(home, fallback), nil
+}
+
+// dbURL is the database to open: --db, KEYADM_DB, the config file, or the
+// SQLite file under the XDG data folder.
+func (f *Factory) dbURL() (string, error) {
+	if u := f.v.GetString(keyDB); u != "" {
+		return u, nil
+	}
+	dir, err := xdgDir("XDG_DATA_HOME", filepath.Join(".local", "share"))
+	if err != nil {
+		return "", apikey.Errorf(apikey.EINVALID, "no home folder for the default database: set --db or KEYADM_DB")
+	}
+	return filepath.Join(dir, "keyadm", "keyadm.db"), nil
+}
+
+// Store opens the database on first use and applies pending migrations.
+func (f *Factory) Store(ctx context.Context) (*sqlstore.DB, error) {
+	return f.openStore(ctx, true)
+}
+
+func (f *Factory) openStore(ctx context.Context, migrate bool) (*sqlstore.DB, error) {
+	if f.db != nil {
+		return f.db, nil
+	}
+	u, err := f.dbURL()
+	if err != nil {
+		return nil, err
+	}
+	f.log.Debug("opening database", "url", store.Redact(u), "migrate", migrate)
+	db, err := store.Open(ctx, u, store.Options{
+		Migrate: migrate,
+		Now:     f.Now,
+		Warn:    func(msg string) { fmt.Fprintln(f.IO.ErrOut, "keyadm: warning: "+msg) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.log.Debug("database open", "engine", db.Engine, "location", db.Location)
+	f.db = db
+	return db, nil
+}
+
+// Service is the domain service on the store.
+func (f *Factory) Service(ctx context.Context) (*apikey.Service, error) {
+	db, err := f.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &apikey.Service{Store: db, Rand: f.Rand}, nil
+}
+
+func (f *Factory) clock() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+// Close closes the store if it was opened.
+func (f *Factory) Close() error {
+	if f.db == nil {
+		return nil
+	}
+	return f.db.Close()
+}
+
+// Tenant is the --tenant scope, "" for every tenant.
+func (f *Factory) Tenant() string { return f.v.GetString(keyTenant) }
+
+// Actor is who acts, for the audit trail.
+func (f *Factory) Actor() (string, error) {
+	a := f.v.GetString(keyActor)
+	if a == "" {
+		if u, err := user.Current(); err == nil && u.Username != "" {
+			a = u.Username
+		} else if env := os.Getenv("USER"); env != "" {
+			a = env
+		} else {
+			a = "unknown"
+		}
+	}
+	if err := apikey.ValidateText("actor", a, 1, apikey.MaxSubjectLen); err != nil {
+		return "", err
+	}
+	return a, nil
+}
+
+// Printer writes results in the chosen format.
+func (f *Factory) Printer() *output.Printer { return f.printer }
+
+// Log is the --debug logger.
+func (f *Factory) Log() *slog.Logger { return f.log }
+
+// usageError is a mistake in how a command was called: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(cmd *cobra.Command, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if cmd != nil {
+		msg += fmt.Sprintf(" (see '%s --help')", cmd.CommandPath())
+	}
+	return &usageError{msg: msg}
+}
+
+// cancelledError is a confirmation the user declined.
+var errCancelled = errors.New("cancelled; nothing was changed")
+
+// args checks positional arguments, as a usage error.
+func args(min, max int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		switch {
+		case len(a) < min:
+			return usageErrorf(cmd, "missing %s", what)
+		case max >= 0 && len(a) > max:
+			return usageErrorf(cmd, "too many arguments: want %s", what)
+		}
+		return nil
+	}
+}
+
+// durationFlag parses an optional duration flag.
+func durationFlag(flags *pflag.FlagSet, name string) (*time.Duration, error) {
+	if !flags.Changed(name) {
+		return nil, nil
+	}
+	s, _ := flags.GetString(name)
+	d, err := apikey.ParseDuration(s)
+	if err != nil {
+		return nil, apikey.Errorf(apikey.EINVALID, "--%s: %s", name, apikey.ErrorMessage(err))
+	}
+	return &d, nil
+}
+
+// timeFlag parses an optional time flag.
+func timeFlag(flags *pflag.FlagSet, name string) (*time.Time, error) {
+	if !flags.Changed(name) {
+		return nil, nil
+	}
+	s, _ := flags.GetString(name)
+	t, err := apikey.ParseTime(s)
+	if err != nil {
+		return nil, apikey.Errorf(apikey.EINVALID, "--%s: %s", name, apikey.ErrorMessage(err))
+	}
+	return &t, nil
+}
+
+func pathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/output"
+)
+
+func newUpdateCmd(f *Factory) *cobra.Command {
+	var in apikey.UpdateInput
+	var name, description string
+	var meta []string
+	cmd := &cobra.Command{
+		Use:   "update ID",
+		Short: "Change a key's name, description, permissions, expiry or metadata",
+		Long: `Change a key. --permission replaces the whole list; --meta k=v sets an entry
+and --meta k= removes one. Updating never un-revokes a key.`,
+		Example: `  keyadm update ID --name billing-sync-v2 --expires-in 30d
+  keyadm update ID --permission read --meta owner-team=payments`,
+		Args: args(1, 1, "one key ID"),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			flags := cmd.Flags()
+			var err error
+			if flags.Changed("name") {
+				in.Name = &name
+			}
+			if flags.Changed("description") {
+				in.Description = &description
+			}
+			if flags.Changed("permission") && in.Permissions == nil {
+				in.Permissions = []string{}
+			}
+			if in.Expiry.In, err = durationFlag(flags, "expires-in"); err != nil {
+				return err
+			}
+			if in.Expiry.At, err = timeFlag(flags, "expires-at"); err != nil {
+				return err
+			}
+			if len(meta) > 0 {
+				if in.Metadata, err = apikey.ParseMeta(meta); err != nil {
+					return err
+				}
+			}
+			if in.Actor, err = f.Actor(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			svc, err := f.Service(ctx)
+			if err != nil {
+				return err
+			}
+			k, now, err := svc.Update(ctx, f.Tenant(), a[0], in)
+			if err != nil {
+				return err
+			}
+			return output.One(f.Printer(), output.KeyDetail, output.NewKeyRecord(k, now, ""))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&name, "name", "", "new name")
+	fl.StringVar(&description, "description", "", "new description (\"\" clears it)")
+	fl.StringArrayVar(&in.Permissions, "permission", nil, "permission scope, repeatable; replaces the list")
+	fl.String("expires-in", "", "expire after a duration from now: 90d, 24h, P1Y")
+	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")
+	fl.BoolVar(&in.Expiry.None, "no-expiry", false, "never expire (unless the tenant requires expiry)")
+	fl.StringArrayVar(&meta, "meta", nil, "set metadata key=value (key= removes it), repeatable")
+	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at", "no-expiry")
+	return cmd
+}

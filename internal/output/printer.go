@@ -1,0 +1,351 @@
+package output
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+// Format is an output format.
+type Format string
+
+const (
+	Table Format = "table"
+	JSON  Format = "json"
+	YAML  Format = "yaml"
+	CSV   Format = "csv"
+)
+
+// ParseFormat parses -o.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case Table, JSON, YAML, CSV:
+		return f, nil
+	}
+	return "", apikey.Errorf(apikey.EINVALID, "invalid output format %q: want table, json, yaml or csv", s)
+}
+
+// Printer writes results in the chosen format.
+type Printer struct {
+	IO     *IOStreams
+	Format Format
+	Quiet  bool
+}
+
+// Column is one table column: a header, a cell, and a priority; when the
+// terminal is too narrow, the lowest priorities go first.
+type Column[V any] struct {
+	Header   string
+	Priority int
+	Cell     func(V) string
+	// Color returns an ANSI colour code for the cell, or "".
+	Color func(V) string
+}
+
+// View describes how a kind of record is written in every format.
+type View[V any] struct {
+	Columns   []Column[V]
+	CSVHeader []string
+	CSVRecord func(V) []string
+	// Quiet is what -q prints of a record, or nil to print nothing.
+	Quiet func(V) string
+}
+
+// List writes records one by one, streaming in every format but table.
+type List[V any] struct {
+	p     *Printer
+	view  View[V]
+	csv   *csv.Writer
+	rows  []V
+	count int
+}
+
+// NewList starts a list.
+func NewList[V any](p *Printer, view View[V]) *List[V] {
+	return &List[V]{p: p, view: view}
+}
+
+// Add writes one record.
+func (l *List[V]) Add(v V) error {
+	l.count++
+	out := l.p.IO.Out
+	if l.p.Quiet {
+		if l.view.Quiet != nil {
+			_, err := fmt.Fprintln(out, l.view.Quiet(v))
+			return err
+		}
+		return nil
+	}
+	switch l.p.Format {
+	case JSON:
+		prefix := ",\n"
+		if l.count == 1 {
+			prefix = "[\n"
+		}
+		b, err := json.MarshalIndent(v, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "%s  %s", prefix, b)
+		return err
+	case YAML:
+		b, err := yaml.Marshal([]V{v})
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(b)
+		return err
+	case CSV:
+		if l.csv == nil {
+			l.csv = csv.NewWriter(out)
+			if err := l.csv.Write(l.view.CSVHeader); err != nil {
+				return err
+			}
+		}
+		if err := l.csv.Write(l.view.CSVRecord(v)); err != nil {
+			return err
+		}
+		if l.count%256 == 0 {
+			l.csv.Flush()
+		}
+		return l.csv.Error()
+	}
+	l.rows = append(l.rows, v)
+	return nil
+}
+
+// Close ends the list.
+func (l *List[V]) Close() error {
+	out := l.p.IO.Out
+	if l.p.Quiet {
+		return nil
+	}
+	switch l.p.Format {
+	case JSON:
+		if l.count == 0 {
+			_, err := fmt.Fprintln(out, "[]")
+			return err
+		}
+		_, err := fmt.Fprintln(out, "\n]")
+		return err
+	case YAML:
+		if l.count == 0 {
+			_, err := fmt.Fprintln(out, "[]")
+			return err
+		}
+		return nil
+	case CSV:
+		if l.csv == nil {
+			l.csv = csv.NewWriter(out)
+			if err := l.csv.Write(l.view.CSVHeader); err != nil {
+				return err
+			}
+		}
+		l.csv.Flush()
+		return l.csv.Error()
+	}
+	return table(l.p, l.view.Columns, l.rows)
+}
+
+// Count is how many records were added.
+func (l *List[V]) Count() int { return l.count }
+
+// One writes a single record: an object in JSON and YAML, a header and a
+// row in CSV, and field-value lines in a table.
+func One[V any](p *Printer, view View[V], v V) error {
+	out := p.IO.Out
+	if p.Quiet {
+		if view.Quiet != nil {
+			_, err := fmt.Fprintln(out, view.Quiet(v))
+			return err
+		}
+		return nil
+	}
+	switch p.Format {
+	case JSON:
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case YAML:
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(b)
+		return err
+	case CSV:
+		w := csv.NewWriter(out)
+		_ = w.Write(view.CSVHeader)
+		_ = w.Write(view.CSVRecord(v))
+		w.Flush()
+		return w.Error()
+	}
+	return fields(p, view.Columns, v)
+}
+
+// fields writes one record as aligned "Header  value" lines, every column
+// whatever the width.
+func fields[V any](p *Printer, cols []Column[V], v V) error {
+	rows := make([][]string, 0, len(cols))
+	for _, c := range cols {
+		rows = append(rows, []string{titleCase(c.Header) + ":", cell(p, c, v)})
+	}
+	return p.render(nil, rows)
+}
+
+// table writes records as columns fitted to the terminal width.
+func table[V any](p *Printer, cols []Column[V], records []V) error {
+	if len(records) == 0 {
+		return nil
+	}
+	plain := make([][]string, len(records))
+	for i, r := range records {
+		for _, c := range cols {
+			plain[i] = append(plain[i], sanitize(c.Cell(r)))
+		}
+	}
+	keep := fit(cols, plain, p.IO.TerminalWidth())
+	var header []string
+	for _, i := range keep {
+		header = append(header, cols[i].Header)
+	}
+	rows := make([][]string, len(records))
+	for r := range records {
+		for _, i := range keep {
+			rows[r] = append(rows[r], cell(p, cols[i], records[r]))
+		}
+	}
+	return p.render(header, rows)
+}
+
+// fit drops the lowest-priority columns until the rest fit in width (0:
+// any width) and returns the indexes of those kept.
+func fit[V any](cols []Column[V], rows [][]string, width int) []int {
+	widths := make([]int, len(cols))
+	for i, c := range cols {
+		widths[i] = displayWidth(c.Header)
+		for _, r := range rows {
+			widths[i] = max(widths[i], displayWidth(r[i]))
+		}
+	}
+	keep := make([]bool, len(cols))
+	for i := range keep {
+		keep[i] = true
+	}
+	total := func() int {
+		sum := 0
+		for i, k := range keep {
+			if k {
+				sum += widths[i] + colGap
+			}
+		}
+		return sum - colGap
+	}
+	for width > 0 && total() > width {
+		drop := -1
+		for i, k := range keep {
+			if k && cols[i].Priority > 0 && (drop < 0 || cols[i].Priority < cols[drop].Priority) {
+				drop = i
+			}
+		}
+		if drop < 0 {
+			break
+		}
+		keep[drop] = false
+	}
+	var idx []int
+	for i, k := range keep {
+		if k {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+const colGap = 2
+
+// cell is a column's text for a record, coloured where colour is on.
+func cell[V any](p *Printer, c Column[V], v V) string {
+	text := sanitize(c.Cell(v))
+	if c.Color != nil && p.IO.ColorEnabled() {
+		if code := c.Color(v); code != "" {
+			return code + text + "\x1b[0m"
+		}
+	}
+	return text
+}
+
+// render draws a borderless table (header nil: none) and trims the space
+// tablewriter leaves at the end of each line.
+func (p *Printer) render(header []string, rows [][]string) error {
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+			},
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: strings.Repeat(" ", colGap), Overwrite: true}),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	if header != nil {
+		t.Header(header)
+	}
+	if err := t.Bulk(rows); err != nil {
+		return err
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		line = strings.TrimRight(strings.TrimSuffix(line, "\n"), " ")
+		line = strings.TrimSuffix(line, "\x1b[0m")
+		if _, err := io.WriteString(p.IO.Out, strings.TrimRight(line, " ")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sanitize replaces control characters, so nothing stored can move the
+// cursor or rewrite a terminal.
+func sanitize(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func titleCase(h string) string {
+	if len(h) <= 2 {
+		return h // ID
+	}
+	return h[:1] + strings.ToLower(h[1:])
+}
