@@ -104,7 +104,7 @@ func (f *Factory) init(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if f.v.GetBool(keyNoColor) {
+	if f.v.GetBool(keyNoColor) || os.Getenv("NO_COLOR") != "" {
 		f.IO.DisableColor()
 	}
 	f.printer = &output.Printer{IO: f.IO, Format: format, Quiet: f.v.GetBool(keyQuiet)}

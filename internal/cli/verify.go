@@ -42,7 +42,7 @@ shell history and the process list; prefer that to passing it as an argument.`,
 			if err != nil {
 				return err
 			}
-			return output.One(f.Printer(), output.KeyDetail, output.NewKeyRecord(k, now, ""))
+			return output.One(f.Printer(), output.KeyIdentity, output.NewKeyRecord(k, now, ""))
 		},
 	}
 }

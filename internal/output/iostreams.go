@@ -37,9 +37,6 @@ func System() *IOStreams {
 			s.width = w
 		}
 	}
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
-		s.colorDisabled = true
-	}
 	return s
 }
 

@@ -234,9 +234,9 @@ func table[V any](p *Printer, cols []Column[V], records []V) error {
 func fit[V any](cols []Column[V], rows [][]string, width int) []int {
 	widths := make([]int, len(cols))
 	for i, c := range cols {
-		widths[i] = displayWidth(c.Header)
+		widths[i] = DisplayWidth(c.Header)
 		for _, r := range rows {
-			widths[i] = max(widths[i], displayWidth(r[i]))
+			widths[i] = max(widths[i], DisplayWidth(r[i]))
 		}
 	}
 	keep := make([]bool, len(cols))

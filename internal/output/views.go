@@ -150,9 +150,29 @@ var KeyDetail = View[KeyRecord]{
 	CSVRecord: keyCSV,
 }
 
+// pick returns the named columns of a view, in that order.
+func pick[V any](cols []Column[V], headers ...string) []Column[V] {
+	var out []Column[V]
+	for _, h := range headers {
+		for _, c := range cols {
+			if c.Header == h {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// KeyIdentity is what verify prints: whose key it is and what it may do.
+var KeyIdentity = View[KeyRecord]{
+	Columns:   pick(KeyDetail.Columns, "ID", "NAME", "STATUS", "TENANT", "TEAM", "OWNER", "PERMISSIONS", "EXPIRES"),
+	CSVHeader: keyCSVHeader,
+	CSVRecord: keyCSV,
+}
+
 // NewKey is how a created key is written; -q prints only the secret.
 var NewKey = View[KeyRecord]{
-	Columns: append(append([]Column[KeyRecord]{}, KeyDetail.Columns...),
+	Columns: append(pick(KeyDetail.Columns, "ID", "NAME", "TENANT", "TEAM", "OWNER", "PERMISSIONS", "EXPIRES"),
 		Column[KeyRecord]{Header: "KEY", Cell: func(r KeyRecord) string { return str(r.Key) }}),
 	CSVHeader: append(append([]string{}, keyCSVHeader...), "key"),
 	CSVRecord: keyCSV,
@@ -164,7 +184,7 @@ func when(t *time.Time, now time.Time) string {
 	if t == nil {
 		return "never"
 	}
-	return Timestamp(*t) + " (" + Relative(t, now) + ")"
+	return t.UTC().Format(time.RFC3339) + " (" + Relative(t, now) + ")"
 }
 
 func revoked(r KeyRecord) string {

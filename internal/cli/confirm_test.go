@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/keyadm/keyadm/internal/output"
+)
+
+// run runs keyadm in-process with the given stdin, as if on a terminal when
+// tty is set.
+func run(t *testing.T, db, stdin string, tty bool, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	io, out, errOut := output.Test(stdin)
+	if tty {
+		io.SetTTY(true, true, 120)
+	}
+	code = Main(&Factory{IO: io}, append([]string{"--db", db, "--actor", "tester"}, args...))
+	return code, out.String(), errOut.String()
+}
+
+func createKey(t *testing.T, db string) string {
+	t.Helper()
+	code, out, errOut := run(t, db, "", false, "create", "--name", "confirm-me", "-o", "json")
+	if code != 0 {
+		t.Fatalf("create: %d %s", code, errOut)
+	}
+	return regexp.MustCompile(`"id": "([0-9a-f-]{36})"`).FindStringSubmatch(out)[1]
+}
+
+func status(t *testing.T, db, id string) string {
+	t.Helper()
+	_, out, _ := run(t, db, "", false, "show", id, "-o", "json")
+	return regexp.MustCompile(`"status": "(\w+)"`).FindStringSubmatch(out)[1]
+}
+
+// TestConfirmOnTerminal: on a terminal, revoke and delete ask first, and a
+// "no" changes nothing.
+func TestConfirmOnTerminal(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	id := createKey(t, db)
+
+	code, out, errOut := run(t, db, "n\n", true, "revoke", id)
+	if code != ExitUsage || !strings.Contains(errOut, `Revoke key `+id+` ("confirm-me", tenant default)? [y/N]`) ||
+		!strings.Contains(errOut, "keyadm: cancelled; nothing was changed") || out != "" {
+		t.Fatalf("declined revoke: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if s := status(t, db, id); s != "active" {
+		t.Fatalf("declined revoke left the key %s", s)
+	}
+
+	code, out, errOut = run(t, db, "yes\n", true, "revoke", id)
+	if code != 0 || !strings.Contains(out, "Revoked key "+id) {
+		t.Fatalf("confirmed revoke: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if s := status(t, db, id); s != "revoked" {
+		t.Fatalf("confirmed revoke left the key %s", s)
+	}
+
+	// End of input counts as no.
+	code, _, _ = run(t, db, "", true, "delete", id)
+	if code != ExitUsage {
+		t.Fatalf("delete with no answer: code %d", code)
+	}
+	code, _, errOut = run(t, db, "y\n", true, "delete", id)
+	if code != 0 || !strings.Contains(errOut, "Delete key "+id) {
+		t.Fatalf("confirmed delete: code %d, stderr %q", code, errOut)
+	}
+	if code, _, _ := run(t, db, "", false, "show", id); code != ExitNotFound {
+		t.Fatalf("deleted key: show exits %d", code)
+	}
+}
+
+// TestNoPromptWithoutTerminal: off a terminal, destructive commands never
+// wait for an answer: they need --yes.
+func TestNoPromptWithoutTerminal(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	id := createKey(t, db)
+	for _, cmd := range []string{"revoke", "delete"} {
+		code, _, errOut := run(t, db, "y\n", false, cmd, id)
+		if code != ExitUsage || !strings.Contains(errOut, "--yes required when not running interactively") {
+			t.Fatalf("%s off a terminal: code %d, stderr %q", cmd, code, errOut)
+		}
+	}
+	if s := status(t, db, id); s != "active" {
+		t.Fatalf("key is %s", s)
+	}
+}
+
+// TestColor: status is coloured only on a terminal, and never with
+// --no-color or NO_COLOR.
+func TestColor(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	createKey(t, db)
+	_, out, _ := run(t, db, "", true, "list")
+	if !strings.Contains(out, "\x1b[32mactive\x1b[0m") {
+		t.Fatalf("no colour on a terminal: %q", out)
+	}
+	_, out, _ = run(t, db, "", true, "list", "--no-color")
+	if strings.Contains(out, "\x1b[") {
+		t.Fatalf("colour despite --no-color: %q", out)
+	}
+	t.Setenv("NO_COLOR", "1")
+	io, buf, _ := output.Test("")
+	io.SetTTY(true, true, 120)
+	Main(&Factory{IO: io}, []string{"--db", db, "list"})
+	if strings.Contains(buf.String(), "\x1b[") {
+		t.Fatalf("colour despite NO_COLOR: %q", buf.String())
+	}
+	_, out, _ = run(t, db, "", false, "list")
+	if strings.Contains(out, "\x1b[") {
+		t.Fatalf("colour on a pipe: %q", out)
+	}
+}
+
+// TestFitsTerminal: a narrow terminal drops low-priority columns, never
+// ID, NAME, STATUS or LAST USED.
+func TestFitsTerminal(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	createKey(t, db)
+	for _, width := range []int{200, 100, 80, 60} {
+		io, out, _ := output.Test("")
+		io.SetTTY(false, true, width)
+		io.DisableColor()
+		if code := Main(&Factory{IO: io}, []string{"--db", db, "list"}); code != 0 {
+			t.Fatal(code)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		for _, h := range []string{"ID", "NAME", "STATUS", "LAST USED"} {
+			if !strings.Contains(lines[0], h) {
+				t.Fatalf("width %d dropped %s: %q", width, h, lines[0])
+			}
+		}
+		for _, l := range lines {
+			if n := output.DisplayWidth(l); n > width && width >= 80 {
+				t.Fatalf("width %d: line of %d cells: %q", width, n, l)
+			}
+		}
+		if width == 200 && !strings.Contains(lines[0], "PERMISSIONS") {
+			t.Fatalf("wide terminal dropped columns: %q", lines[0])
+		}
+		if width == 80 && strings.Contains(lines[0], "PERMISSIONS") {
+			t.Fatalf("80 columns kept PERMISSIONS: %q", lines[0])
+		}
+	}
+}
