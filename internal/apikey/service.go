@@ -118,7 +118,8 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 				return err
 			}
 			if n >= max {
-				return Errorf(EPOLICY, "%s already has %d active keys in tenant %q (max_keys_per_user=%d); revoke one first", ownerLabel(owner), n, in.TenantID, max)
+				return Errorf(EPOLICY, "%s already %s %d active %s in tenant %q (max_keys_per_user=%d); revoke one first",
+					ownerLabel(owner), map[bool]string{true: "have", false: "has"}[owner == nil], n, plural(n, "key", "keys"), in.TenantID, max)
 			}
 		}
 		expires, err := newKeyExpiry(cfg, in.Expiry, now)
@@ -672,6 +673,13 @@ func ownerLabel(owner *string) string {
 		return "keys without an owner"
 	}
 	return "owner " + *owner
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func optional(s string) *string {
