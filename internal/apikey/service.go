@@ -207,6 +207,105 @@ func checkExpiry(cfg TenantConfig, req Expiry, now time.Time) (*time.Time, error
 	return &t, nil
 }
 
+// DefaultGrace is how long a rotated-out key keeps working.
+const DefaultGrace = 24 * time.Hour
+
+// Rotated is the outcome of a rotation: the new key with its secret, and
+// the old key as it now stands.
+type Rotated struct {
+	Created
+	Old *Key
+}
+
+// Rotate replaces a key with a new one of the same tenant, team, owner,
+// name, description, permissions and metadata. The old key expires after
+// grace (0: it is revoked now). The new key keeps the old one's lifetime,
+// within the tenant's maximum, or gets the tenant's default expiry.
+// Rotation is not counted against max_keys_per_user; it is refused for a
+// revoked or expired key and for a tenant with keys disabled.
+func (s *Service) Rotate(ctx context.Context, tenant, id string, grace time.Duration, actor string) (*Rotated, error) {
+	if err := ValidateKeyID(id); err != nil {
+		return nil, err
+	}
+	if grace < 0 {
+		return nil, Errorf(EINVALID, "invalid grace: must be zero or more")
+	}
+	var out *Rotated
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		now := tx.Now()
+		old, err := tx.GetKey(id, tenant)
+		if err != nil {
+			return err
+		}
+		if st := old.StatusAt(now); st != StatusActive {
+			return Errorf(EPOLICY, "key %s is %s: only an active key can be rotated", old.ID, st)
+		}
+		cfg, err := tenantConfig(tx, old.TenantID)
+		if err != nil {
+			return err
+		}
+		if !cfg.KeysEnabled() {
+			return Errorf(EPOLICY, "API keys are disabled for tenant %q (api_keys_enabled=false)", old.TenantID)
+		}
+		var req Expiry
+		if old.ExpiresAt != nil {
+			life := old.ExpiresAt.Sub(old.CreatedAt)
+			if max := cfg.MaxExpiry(); max > 0 && life > max {
+				life = max
+			}
+			req.In = &life
+		}
+		expires, err := newKeyExpiry(cfg, req, now)
+		if err != nil {
+			return err
+		}
+		secret, err := GenerateSecret(s.Rand, cfg.KeyPrefix())
+		if err != nil {
+			return err
+		}
+		oldID := old.ID
+		k := &Key{
+			ID: newID(), TenantID: old.TenantID, TeamID: old.TeamID, OwnerID: old.OwnerID,
+			Name: old.Name, Description: old.Description, Permissions: old.Permissions,
+			Hint: secret.Hint(), CreatedAt: now, CreatedBy: actor, UpdatedAt: now,
+			ExpiresAt: expires, Metadata: nonNil(old.Metadata), RotatedFrom: &oldID,
+		}
+		if err := tx.InsertKey(k, secret.Hash()); err != nil {
+			return err
+		}
+		details := map[string]any{"name": k.Name, "permissions": k.Permissions, "rotatedFrom": oldID}
+		if k.ExpiresAt != nil {
+			details["expiresAt"] = *k.ExpiresAt
+		}
+		if err := appendEvent(tx, actor, ActionKeyCreate, k, details); err != nil {
+			return err
+		}
+
+		rotation := map[string]any{"newKeyId": k.ID, "grace": FormatDuration(grace)}
+		if grace == 0 {
+			reason := "rotated to " + k.ID
+			old.RevokedAt, old.RevokedBy, old.RevokeReason = &now, &actor, &reason
+			rotation["revokedAt"] = now
+		} else if end := now.Add(grace); old.ExpiresAt == nil || end.Before(*old.ExpiresAt) {
+			rotation["expiresAt"] = map[string]any{"old": old.ExpiresAt, "new": end}
+			old.ExpiresAt = &end
+		}
+		old.UpdatedAt = now
+		if err := tx.SaveKey(old); err != nil {
+			return err
+		}
+		if err := appendEvent(tx, actor, ActionKeyRotate, old, rotation); err != nil {
+			return err
+		}
+		out = &Rotated{Created: Created{Key: k, Secret: secret}, Old: old}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Get returns one key; tenant "" reaches every tenant.
 func (s *Service) Get(ctx context.Context, tenant, id string) (*Key, time.Time, error) {
 	if err := ValidateKeyID(id); err != nil {
