@@ -36,6 +36,12 @@ func TestMain(m *testing.M) {
 				}
 				f.Now = func() time.Time { return now }
 			}
+			// Processes racing in a test wait for one start time, so that
+			// they overlap however long each took to start.
+			if s := os.Getenv("KEYADM_TEST_START_AT"); s != "" {
+				at, _ := strconv.ParseInt(s, 10, 64)
+				time.Sleep(time.Until(time.Unix(0, at)))
+			}
 			os.Exit(cli.Main(f, os.Args[1:]))
 		},
 	})

@@ -45,6 +45,17 @@ func (m *Migrations) Up(ctx context.Context, db *sql.DB) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The common case, a schema already up to date, needs one query and no
+	// lock, so processes starting together do not queue on the lock.
+	var latest int64
+	for _, src := range p.ListSources() {
+		latest = max(latest, src.Version)
+	}
+	var applied sql.NullInt64
+	err = db.QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&applied)
+	if err == nil && applied.Int64 == latest {
+		return nil, nil
+	}
 	unlock, err := m.Lock(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock for migrations: %w", err)
@@ -61,16 +72,16 @@ func (m *Migrations) Up(ctx context.Context, db *sql.DB) ([]int64, error) {
 		return nil, nil
 	}
 	results, err := p.Up(ctx)
-	var applied []int64
+	var done []int64
 	for _, r := range results {
 		if r.Error == nil {
-			applied = append(applied, r.Source.Version)
+			done = append(done, r.Source.Version)
 		}
 	}
 	if err != nil && !errors.Is(err, goose.ErrNoNextVersion) {
-		return applied, fmt.Errorf("apply migrations: %w", err)
+		return done, fmt.Errorf("apply migrations: %w", err)
 	}
-	return applied, nil
+	return done, nil
 }
 
 // Status reports the schema version without changing anything.
