@@ -3,7 +3,9 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,4 +35,40 @@ func TestConformance(t *testing.T) {
 		return db
 	}}
 	suite.RunTests(t)
+}
+
+// TestConnectionErrors: each failure names the host and the cause, never
+// the password, as an "unavailable" error (exit 1).
+func TestConnectionErrors(t *testing.T) {
+	base := os.Getenv(storetest.PostgresEnv)
+	ctx := context.Background()
+	cases := map[string]struct{ url, want string }{
+		"unreachable":  {"postgres://keyadm:hunter2secret@127.0.0.1:1/keys?connect_timeout=5", "postgres 127.0.0.1:1/keys: cannot connect: connection refused"},
+		"no such host": {"postgres://keyadm:hunter2secret@no-such-host.invalid:5432/keys?connect_timeout=5", "postgres no-such-host.invalid:5432/keys: cannot connect"},
+	}
+	if base != "" {
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Path = "/keyadm_no_such_database"
+		u.User = url.UserPassword(u.User.Username(), "hunter2secret")
+		cases["missing database"] = struct{ url, want string }{u.String(), "/keyadm_no_such_database: database does not exist"}
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := postgres.Open(ctx, c.url)
+			if apikey.ErrorCode(err) != apikey.EUNAVAILABLE {
+				t.Fatalf("error %v has code %q, want unavailable", err, apikey.ErrorCode(err))
+			}
+			msg := apikey.ErrorMessage(err)
+			if !strings.Contains(msg, c.want) || strings.Contains(msg, "hunter2secret") || strings.Contains(msg, "\n") {
+				t.Fatalf("message %q: want it to contain %q, without the password, on one line", msg, c.want)
+			}
+		})
+	}
+	_, err := postgres.Open(ctx, "postgres://keyadm:hunter2secret@127.0.0.1:5432/keys?sslmode=bogus")
+	if apikey.ErrorCode(err) != apikey.EINVALID || strings.Contains(apikey.ErrorMessage(err), "hunter2secret") {
+		t.Fatalf("bad URL: %v", err)
+	}
 }
