@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -54,16 +55,25 @@ func describeKeys(ctx context.Context, svc *apikey.Service, tenant, verb string,
 
 func newRevokeCmd(f *Factory) *cobra.Command {
 	var reason string
-	var yes bool
+	var yes, dryRun bool
 	cmd := &cobra.Command{
-		Use:   "revoke ID...",
-		Short: "Revoke keys at once; their records stay",
+		Use:   "revoke ID... | --unused-for DUR",
+		Short: "Revoke keys at once, by id or every stale one; their records stay",
 		Long: `Revoke one or more keys, all or none: a revoked key is rejected from then on,
-and its record and audit trail stay. On a terminal keyadm asks first; elsewhere
-it needs --yes.`,
+and its record and audit trail stay.
+
+With --unused-for, revoke every active key not used for that long (never-used
+keys count from their creation), in the --tenant scope or every tenant. Such a
+sweep commits in batches, shows a progress bar on a terminal, and if interrupted
+(Ctrl-C) leaves each batch done or untouched and says how many were revoked.
+--dry-run shows what would be revoked and changes nothing.
+
+On a terminal keyadm asks first; elsewhere it needs --yes.`,
 		Example: `  keyadm revoke ID --reason "leaked in a CI log"
-  keyadm revoke ID1 ID2 --yes`,
-		Args: args(1, -1, "one or more key IDs"),
+  keyadm revoke ID1 ID2 --yes
+  keyadm revoke --unused-for 90d --tenant acme --dry-run
+  keyadm revoke --unused-for 90d --tenant acme --yes --reason stale`,
+		Args: args(0, -1, "key IDs, or --unused-for"),
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			ctx := cmd.Context()
 			actor, err := f.Actor()
@@ -73,6 +83,20 @@ it needs --yes.`,
 			if err := apikey.ValidateText("reason", reason, 0, apikey.MaxReasonLen); err != nil {
 				return err
 			}
+			unused, err := durationFlag(cmd.Flags(), "unused-for")
+			if err != nil {
+				return err
+			}
+			if unused != nil {
+				if len(ids) > 0 {
+					return usageErrorf(cmd, "give key IDs or --unused-for, not both")
+				}
+				in := apikey.SweepInput{TenantID: f.Tenant(), UnusedFor: *unused, Reason: reason, Actor: actor}
+				return runSweep(cmd, f, in, yes, dryRun)
+			}
+			if len(ids) == 0 {
+				return usageErrorf(cmd, "missing key IDs (or --unused-for DUR)")
+			}
 			for _, id := range ids {
 				if err := apikey.ValidateKeyID(id); err != nil {
 					return err
@@ -81,6 +105,9 @@ it needs --yes.`,
 			svc, err := f.Service(ctx)
 			if err != nil {
 				return err
+			}
+			if dryRun {
+				return printKeys(ctx, f, svc, ids, "Would revoke")
 			}
 			err = confirm(cmd, f, yes, func() (string, error) { return describeKeys(ctx, svc, f.Tenant(), "Revoke", ids) })
 			if err != nil {
@@ -93,9 +120,90 @@ it needs --yes.`,
 			return printChanged(f, keys, now, "Revoked")
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why, for the record and the audit trail")
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	fl := cmd.Flags()
+	fl.StringVar(&reason, "reason", "", "why, for the record and the audit trail")
+	fl.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	fl.String("unused-for", "", "revoke every active key not used for this long: 90d, P6M")
+	fl.BoolVar(&dryRun, "dry-run", false, "show what would be revoked; change nothing")
 	return cmd
+}
+
+// printKeys shows keys a dry run would change.
+func printKeys(ctx context.Context, f *Factory, svc *apikey.Service, ids []string, verb string) error {
+	var keys []*apikey.Key
+	var now time.Time
+	for _, id := range ids {
+		k, at, err := svc.Get(ctx, f.Tenant(), id)
+		if err != nil {
+			return err
+		}
+		keys, now = append(keys, k), at
+	}
+	return printChanged(f, keys, now, verb)
+}
+
+// runSweep revokes (or, dry, lists) every stale key.
+func runSweep(cmd *cobra.Command, f *Factory, in apikey.SweepInput, yes, dryRun bool) error {
+	ctx := cmd.Context()
+	svc, err := f.Service(ctx)
+	if err != nil {
+		return err
+	}
+	p := f.Printer()
+	scope := "every tenant"
+	if in.TenantID != "" {
+		scope = "tenant " + in.TenantID
+	}
+	what := fmt.Sprintf("active keys unused for %s in %s", apikey.FormatDuration(in.UnusedFor), scope)
+	if dryRun {
+		list := output.NewList(p, output.KeyList)
+		if err := svc.StaleKeys(ctx, in, func(k *apikey.Key, now time.Time) error {
+			return list.Add(output.NewKeyRecord(k, now, ""))
+		}); err != nil {
+			return err
+		}
+		if err := list.Close(); err != nil {
+			return err
+		}
+		f.IO.Notice(fmt.Sprintf("Dry run: would revoke %d %s; nothing was changed.", list.Count(), what))
+		return nil
+	}
+	err = confirm(cmd, f, yes, func() (string, error) {
+		n := 0
+		err := svc.StaleKeys(ctx, in, func(*apikey.Key, time.Time) error { n++; return nil })
+		return fmt.Sprintf("Revoke %d %s?", n, what), err
+	})
+	if err != nil {
+		return err
+	}
+	var list *output.List[output.KeyRecord]
+	if p.Format != output.Table {
+		list = output.NewList(p, output.KeyList)
+		in.Revoked = func(k *apikey.Key) { _ = list.Add(output.NewKeyRecord(k, *k.RevokedAt, "")) }
+	}
+	bar := f.IO.ProgressBar("revoking")
+	if bar != nil {
+		in.Progress = func(done, total int) { bar.ChangeMax(total); _ = bar.Set(done) }
+	}
+	n, err := svc.RevokeStale(ctx, in)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if list != nil {
+		if cerr := list.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return apikey.Errorf(apikey.EUNAVAILABLE, "interrupted: revoked %d %s; every batch is either done or untouched, so run it again to finish", n, what)
+	}
+	if err != nil {
+		return fmt.Errorf("revoked %d keys, then: %w", n, err)
+	}
+	if p.Format == output.Table && !p.Quiet {
+		fmt.Fprintf(f.IO.Out, "Revoked %d %s.\n", n, what)
+	}
+	return nil
 }
 
 func newDeleteCmd(f *Factory) *cobra.Command {

@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
@@ -112,3 +114,19 @@ func (s *IOStreams) ReadSecret(prompt string) (string, error) {
 
 // Notice writes a line for people on stderr, so it never mixes with data.
 func (s *IOStreams) Notice(msg string) { fmt.Fprintln(s.ErrOut, msg) }
+
+// ProgressBar returns a progress bar on stderr when stderr is a terminal,
+// and nil elsewhere, so pipes and logs get no drawing.
+func (s *IOStreams) ProgressBar(what string) *progressbar.ProgressBar {
+	if !s.errTTY {
+		return nil
+	}
+	return progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(s.ErrOut),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+	)
+}
