@@ -52,6 +52,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// tooLong stands for any well-formed duration past MaxDuration.
+const tooLong = MaxDuration + 1
+
 var shortUnits = map[string]time.Duration{
 	"s": time.Second, "m": time.Minute, "h": time.Hour,
 	"d": Day, "w": Week, "y": Year,
@@ -90,7 +93,7 @@ func parseISODuration(s string) (time.Duration, bool) {
 		}
 		total += d
 		if total > MaxDuration {
-			return 0, false
+			return tooLong, true
 		}
 	}
 	return total, true
@@ -121,11 +124,11 @@ func parseUnits(s string, unit func(string) (time.Duration, bool)) (time.Duratio
 			return 0, false
 		}
 		if n > int64(MaxDuration/u) {
-			return 0, false
+			return tooLong, true
 		}
 		total += time.Duration(n) * u
-		if total > MaxDuration || total < 0 {
-			return 0, false
+		if total > MaxDuration {
+			return tooLong, true
 		}
 		s = s[j:]
 	}

@@ -158,11 +158,18 @@ func ValidateText(field, s string, min, max int) error {
 		return Errorf(EINVALID, "invalid %s: not valid UTF-8", field)
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || isBidiControl(r) {
 			return Errorf(EINVALID, "invalid %s: control characters are not allowed", field)
 		}
 	}
 	return nil
+}
+
+// isBidiControl reports the explicit direction marks and overrides, which
+// can make a name display as something else ("Trojan Source"); right-to-left
+// text itself is fine.
+func isBidiControl(r rune) bool {
+	return r == '\u061c' || r == '\u200e' || r == '\u200f' || ('\u202a' <= r && r <= '\u202e') || ('\u2066' <= r && r <= '\u2069')
 }
 
 // ValidateMetadata checks metadata keys and values.

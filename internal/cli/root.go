@@ -137,6 +137,7 @@ func (f *Factory) readConfigFile(cmd *cobra.Command) error {
 		}
 		return nil
 	}
+	f.log.Debug("reading config file", "path", path)
 	f.v.SetConfigFile(path)
 	f.v.SetConfigType("yaml")
 	if err := f.v.ReadInConfig(); err != nil {
@@ -193,6 +194,7 @@ func (f *Factory) openStore(ctx context.Context, migrate bool) (*sqlstore.DB, er
 	db, err := store.Open(ctx, u, store.Options{
 		Migrate: migrate,
 		Now:     f.Now,
+		Log:     f.log,
 		Warn:    func(msg string) { fmt.Fprintln(f.IO.ErrOut, "keyadm: warning: "+msg) },
 	})
 	if err != nil {

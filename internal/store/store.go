@@ -3,6 +3,7 @@ package store
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -20,6 +21,8 @@ type Options struct {
 	Now func() time.Time
 	// Warn receives warnings about the database.
 	Warn func(string)
+	// Log hears what the store does, at debug level.
+	Log *slog.Logger
 }
 
 // Open opens a SQLite path, a sqlite:// URL or a postgres:// (postgresql://) URL.
@@ -42,11 +45,15 @@ func Open(ctx context.Context, dbURL string, opts Options) (*sqlstore.DB, error)
 	if err != nil {
 		return nil, err
 	}
-	db.Now = opts.Now
+	db.Now, db.Log = opts.Now, opts.Log
 	if opts.Migrate {
-		if _, err := db.Migrate(ctx); err != nil {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
 			db.Close()
 			return nil, err
+		}
+		if opts.Log != nil {
+			opts.Log.Debug("schema checked", "applied", applied)
 		}
 	}
 	return db, nil

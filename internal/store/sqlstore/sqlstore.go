@@ -81,19 +81,33 @@ func (db *DB) View(ctx context.Context, fn func(apikey.Tx) error) error {
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(apikey.Tx) error) error {
+	kind := "write"
+	if pool == db.RO && opts != nil || pool != db.RW {
+		kind = "read"
+	}
+	start := time.Now()
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return db.formatError(err)
 	}
 	tx := &Tx{tx: sqlTx, ctx: ctx, db: db, now: db.now()}
+	db.debug("transaction begun", "kind", kind, "waited", time.Since(start).Round(time.Microsecond))
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
+		db.debug("transaction rolled back", "kind", kind, "cause", apikey.ErrorCode(err))
 		return db.formatError(err)
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return db.formatError(err)
 	}
+	db.debug("transaction committed", "kind", kind, "took", time.Since(start).Round(time.Microsecond))
 	return nil
+}
+
+func (db *DB) debug(msg string, args ...any) {
+	if db.Log != nil {
+		db.Log.Debug(msg, args...)
+	}
 }
 
 func (db *DB) formatError(err error) error {

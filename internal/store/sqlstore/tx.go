@@ -25,10 +25,12 @@ type Tx struct {
 func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
+	tx.db.debug("exec", "sql", oneLine(q))
 	return tx.tx.ExecContext(tx.ctx, tx.db.Dialect.Rebind(q), args...)
 }
 
 func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	tx.db.debug("query", "sql", oneLine(q))
 	return tx.tx.QueryContext(tx.ctx, tx.db.Dialect.Rebind(q), args...)
 }
 
@@ -99,6 +101,10 @@ func (tx *Tx) TouchKey(id string, at time.Time) error {
 		AND (last_used_at IS NULL OR last_used_at < ?)`, tx.t(at), id, tx.t(at))
 	return err
 }
+
+// oneLine folds a statement's white space for a log line. Only the SQL is
+// logged, never its arguments, which may include a key's hash.
+func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
 
 func mustAffect(res sql.Result, err error, id string) error {
 	if err != nil {
