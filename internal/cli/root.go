@@ -97,9 +97,11 @@ A key's secret is shown once, when it is created; only its SHA-256 is stored.`,
 
 // init resolves settings once flags are parsed: flag > env > file > default.
 func (f *Factory) init(cmd *cobra.Command) error {
+	f.setLogger() // from flags and environment, to trace reading the file
 	if err := f.readConfigFile(cmd); err != nil {
 		return err
 	}
+	f.setLogger() // the file may turn debug on
 	format, err := output.ParseFormat(f.v.GetString(keyOutput))
 	if err != nil {
 		return err
@@ -108,17 +110,20 @@ func (f *Factory) init(cmd *cobra.Command) error {
 		f.IO.DisableColor()
 	}
 	f.printer = &output.Printer{IO: f.IO, Format: format, Quiet: f.v.GetBool(keyQuiet)}
-	level := slog.LevelWarn
-	if f.v.GetBool(keyDebug) {
-		level = slog.LevelDebug
-	}
-	f.log = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
 	if t := f.v.GetString(keyTenant); t != "" {
 		if err := apikey.ValidateID("tenant", t); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (f *Factory) setLogger() {
+	level := slog.LevelWarn
+	if f.v.GetBool(keyDebug) {
+		level = slog.LevelDebug
+	}
+	f.log = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
 }
 
 func (f *Factory) readConfigFile(cmd *cobra.Command) error {

@@ -4,6 +4,7 @@ package store
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -59,19 +60,23 @@ func Open(ctx context.Context, dbURL string, opts Options) (*sqlstore.DB, error)
 	return db, nil
 }
 
-// Redact hides the password in a database URL, for messages and logs.
+// Redact hides the password in a database URL (in the user info or a
+// password parameter), for messages and logs.
 func Redact(dbURL string) string {
-	scheme, rest, ok := strings.Cut(dbURL, "://")
-	if !ok {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Scheme == "" {
+		if strings.Contains(dbURL, "://") {
+			return "(unparsable URL)"
+		}
 		return dbURL
 	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return dbURL
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
-	userinfo := rest[:at]
-	if user, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
-		return scheme + "://" + user + ":xxxxx" + rest[at:]
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
-	return dbURL
+	return u.String()
 }

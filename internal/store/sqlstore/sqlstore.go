@@ -72,19 +72,15 @@ func (db *DB) now() time.Time {
 
 // Update runs fn in a write transaction.
 func (db *DB) Update(ctx context.Context, fn func(apikey.Tx) error) error {
-	return db.run(ctx, db.RW, nil, fn)
+	return db.run(ctx, "write", db.RW, nil, fn)
 }
 
 // View runs fn in a read transaction.
 func (db *DB) View(ctx context.Context, fn func(apikey.Tx) error) error {
-	return db.run(ctx, db.RO, db.Dialect.ViewOptions, fn)
+	return db.run(ctx, "read", db.RO, db.Dialect.ViewOptions, fn)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(apikey.Tx) error) error {
-	kind := "write"
-	if pool == db.RO && opts != nil || pool != db.RW {
-		kind = "read"
-	}
+func (db *DB) run(ctx context.Context, kind string, pool *sql.DB, opts *sql.TxOptions, fn func(apikey.Tx) error) error {
 	start := time.Now()
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
