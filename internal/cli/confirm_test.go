@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyadm/keyadm/internal/output"
 )
@@ -13,11 +14,21 @@ import (
 // tty is set.
 func run(t *testing.T, db, stdin string, tty bool, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runAt(t, time.Time{}, db, stdin, tty, args...)
+}
+
+// runAt is run with the clock set to now (zero: the real clock).
+func runAt(t *testing.T, now time.Time, db, stdin string, tty bool, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	io, out, errOut := output.Test(stdin)
 	if tty {
 		io.SetTTY(true, true, 120)
 	}
-	code = Main(&Factory{IO: io}, append([]string{"--db", db, "--actor", "tester"}, args...))
+	f := &Factory{IO: io}
+	if !now.IsZero() {
+		f.Now = func() time.Time { return now }
+	}
+	code = Main(f, append([]string{"--db", db, "--actor", "tester"}, args...))
 	return code, out.String(), errOut.String()
 }
 
@@ -144,5 +155,27 @@ func TestFitsTerminal(t *testing.T) {
 		if width == 80 && strings.Contains(lines[0], "PERMISSIONS") {
 			t.Fatalf("80 columns kept PERMISSIONS: %q", lines[0])
 		}
+	}
+}
+
+// TestSweepProgress: a sweep on a terminal asks once with the count and
+// draws a progress bar on stderr; on a pipe it draws nothing.
+func TestSweepProgress(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	for range 3 {
+		createKey(t, db)
+	}
+	// --unused-for counts never-used keys from their creation: an hour
+	// later, every key is stale for --unused-for 30m.
+	later := time.Now().Add(time.Hour)
+	code, out, errOut := runAt(t, later, db, "y\n", true, "revoke", "--unused-for", "30m", "--tenant", "default")
+	if code != 0 || !strings.Contains(errOut, "Revoke 3 active keys unused for PT30M in tenant default? [y/N]") ||
+		!strings.Contains(errOut, "revoking") || out != "Revoked 3 active keys unused for PT30M in tenant default.\n" {
+		t.Fatalf("sweep on a terminal: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	createKey(t, db)
+	code, out, errOut = runAt(t, later, db, "", false, "revoke", "--unused-for", "30m", "--yes")
+	if code != 0 || errOut != "" || !strings.HasPrefix(out, "Revoked 1 ") {
+		t.Fatalf("sweep on a pipe: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
