@@ -726,6 +726,23 @@ func (s *Service) Delete(ctx context.Context, tenant string, ids []string, actor
 // Verify checks a plaintext key and records its use. A malformed key is
 // rejected before any database read.
 func (s *Service) Verify(ctx context.Context, plaintext string) (*Key, time.Time, error) {
+	k, _, err := s.Check(ctx, plaintext)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var now time.Time
+	err = s.Store.Update(ctx, func(tx Tx) error {
+		now = tx.Now()
+		return tx.TouchKey(k.ID, now)
+	})
+	k.LastUsedAt = &now
+	return k, now, err
+}
+
+// Check is Verify without recording the use, for callers that record
+// uses themselves (the HTTP server coalesces them). It reads the store on
+// every call: no cache can serve a revoked key.
+func (s *Service) Check(ctx context.Context, plaintext string) (*Key, time.Time, error) {
 	secret, err := ParseSecret(plaintext)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -758,12 +775,23 @@ func (s *Service) Verify(ctx context.Context, plaintext string) (*Key, time.Time
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	err = s.Store.Update(ctx, func(tx Tx) error {
-		now = tx.Now()
-		return tx.TouchKey(k.ID, now)
+	return k, now, nil
+}
+
+// Touch records the last use of many keys in one transaction; a time
+// never moves a key's last use backwards, and deleted keys are skipped.
+func (s *Service) Touch(ctx context.Context, uses map[string]time.Time) error {
+	if len(uses) == 0 {
+		return nil
+	}
+	return s.Store.Update(ctx, func(tx Tx) error {
+		for id, at := range uses {
+			if err := tx.TouchKey(id, at); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	k.LastUsedAt = &now
-	return k, now, err
 }
 
 // Config returns a tenant's effective policy; tenant "" gives the global
