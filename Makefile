@@ -8,7 +8,7 @@ DATE        ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS     := -s -w -X $(PKG)/internal/cli.version=$(VERSION) -X $(PKG)/internal/cli.commit=$(COMMIT) -X $(PKG)/internal/cli.date=$(DATE)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test lint bench clean
+.PHONY: all build test lint bench docs clean
 
 all: build
 
@@ -30,6 +30,12 @@ lint:
 ## bench: the Go benchmarks (see BENCHMARKS.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## docs: the markdown command reference (docs/cli, committed; a test checks it)
+## and man pages (dist/man), from the command tree
+docs:
+	rm -rf docs/cli dist/man
+	$(GO) run ./internal/tools/gendocs -md docs/cli -man dist/man
 
 clean:
 	rm -rf bin dist
