@@ -8,7 +8,7 @@ DATE        ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS     := -s -w -X $(PKG)/internal/cli.version=$(VERSION) -X $(PKG)/internal/cli.commit=$(COMMIT) -X $(PKG)/internal/cli.date=$(DATE)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test lint bench docs clean
+.PHONY: all build test lint bench docs release-snapshot release-check clean
 
 all: build
 
@@ -37,5 +37,15 @@ docs:
 	rm -rf docs/cli dist/man
 	$(GO) run ./internal/tools/gendocs -md docs/cli -man dist/man
 
+GORELEASER := github.com/goreleaser/goreleaser/v2@v2.15.2
+
+## release-check: goreleaser accepts .goreleaser.yaml
+release-check:
+	$(GO) run $(GORELEASER) check
+
+## release-snapshot: all six archives in dist/, without publishing
+release-snapshot:
+	$(GO) run $(GORELEASER) release --snapshot --clean
+
 clean:
-	rm -rf bin dist
+	rm -rf bin dist build

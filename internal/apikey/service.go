@@ -340,6 +340,12 @@ type ListInput struct {
 	Limit          int // 0: every key
 }
 
+// Validate checks the input without touching a store.
+func (in *ListInput) Validate() error {
+	_, err := in.query(time.Time{})
+	return err
+}
+
 func (in *ListInput) query(now time.Time) (ListQuery, error) {
 	f := in.Filter
 	for what, id := range map[string]string{"tenant": f.TenantID, "team": f.TeamID} {
@@ -431,7 +437,8 @@ type UpdateInput struct {
 	Actor       string
 }
 
-func (in *UpdateInput) validate() error {
+// Validate checks the input without touching a store.
+func (in *UpdateInput) Validate() error {
 	if in.Name != nil {
 		if err := ValidateText("name", *in.Name, 1, MaxNameLen); err != nil {
 			return err
@@ -475,7 +482,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, in UpdateInput)
 	if err := ValidateKeyID(id); err != nil {
 		return nil, time.Time{}, err
 	}
-	if err := in.validate(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, time.Time{}, err
 	}
 	var k *Key
@@ -724,11 +731,15 @@ func (s *Service) Delete(ctx context.Context, tenant string, ids []string, actor
 }
 
 // Verify checks a plaintext key and records its use. A malformed key is
-// rejected before any database read.
-func (s *Service) Verify(ctx context.Context, plaintext string) (*Key, time.Time, error) {
+// rejected before any database read. With a tenant, another tenant's key
+// is unknown, and its use is not recorded.
+func (s *Service) Verify(ctx context.Context, tenant, plaintext string) (*Key, time.Time, error) {
 	k, _, err := s.Check(ctx, plaintext)
 	if err != nil {
 		return nil, time.Time{}, err
+	}
+	if tenant != "" && k.TenantID != tenant {
+		return nil, time.Time{}, Rejectf(ReasonUnknown, "key rejected: unknown key")
 	}
 	var now time.Time
 	err = s.Store.Update(ctx, func(tx Tx) error {

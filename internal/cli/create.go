@@ -41,6 +41,9 @@ hash; keyadm cannot show it again. Save it now.`,
 			if in.Actor, err = f.Actor(); err != nil {
 				return err
 			}
+			if err := in.Validate(); err != nil {
+				return err
+			}
 			return runCreate(cmd, opts)
 		},
 	}

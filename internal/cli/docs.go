@@ -13,7 +13,6 @@ import (
 func GenDocs(mdDir, manDir string) error {
 	root := NewRootCmd(&Factory{})
 	root.DisableAutoGenTag = true
-	root.InitDefaultCompletionCmd()
 	if mdDir != "" {
 		if err := os.MkdirAll(mdDir, 0o755); err != nil {
 			return err

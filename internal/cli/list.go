@@ -60,6 +60,9 @@ continues after the last key shown, --before ID goes back.`,
 			case in.Limit < 1:
 				return apikey.Errorf(apikey.EINVALID, "invalid --limit %d: must be 1 or more (or --all)", in.Limit)
 			}
+			if err := in.Validate(); err != nil {
+				return err
+			}
 			return runList(cmd, opts)
 		},
 	}

@@ -91,8 +91,27 @@ A key's secret is shown once, when it is created; only its SHA-256 is stored.`,
 		newDeleteCmd(f), newRotateCmd(f), newVerifyCmd(f), newConfigCmd(f), newAuditCmd(f), newDBCmd(f),
 		newVersionCmd(),
 	)
-	root.SetVersionTemplate("{{.Version}}\n")
+	root.InitDefaultCompletionCmd()
+	strictGroups(root)
 	return root
+}
+
+// strictGroups makes every command that only groups others refuse an
+// unknown subcommand (a usage error, exit 2) instead of printing help and
+// succeeding, so a typo in a script fails.
+func strictGroups(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		strictGroups(c)
+	}
+	if cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil && cmd.HasParent() {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return usageErrorf(c, "unknown command %q for %q", a[0], c.CommandPath())
+			}
+			return nil
+		}
+		cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
 }
 
 // init resolves settings once flags are parsed: flag > env > file > default.

@@ -45,6 +45,12 @@ and --meta k= removes one. Updating never un-revokes a key.`,
 			if in.Actor, err = f.Actor(); err != nil {
 				return err
 			}
+			if err := apikey.ValidateKeyID(a[0]); err != nil {
+				return err
+			}
+			if err := in.Validate(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			svc, err := f.Service(ctx)
 			if err != nil {

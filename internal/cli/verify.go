@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/output"
 )
 
@@ -15,6 +16,8 @@ func newVerifyCmd(f *Factory) *cobra.Command {
 		Long: `Check a key: exit 0 and print the key's identity if it grants access, exit 5
 with the reason on stderr if not (malformed, unknown, revoked, expired, or keys
 disabled for its tenant). A good check records the key's last use.
+
+With --tenant, a key of another tenant is unknown (and its use is not recorded).
 
 With no argument or "-", the key is read from stdin, so it stays out of the
 shell history and the process list; prefer that to passing it as an argument.`,
@@ -33,12 +36,16 @@ shell history and the process list; prefer that to passing it as an argument.`,
 			}
 			// Surrounding space (the newline from stdin) is not part of a key.
 			key = strings.TrimSpace(key)
+			// A malformed key is rejected before the database is opened.
+			if _, err := apikey.ParseSecret(key); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			svc, err := f.Service(ctx)
 			if err != nil {
 				return err
 			}
-			k, now, err := svc.Verify(ctx, key)
+			k, now, err := svc.Verify(ctx, f.Tenant(), key)
 			if err != nil {
 				return err
 			}

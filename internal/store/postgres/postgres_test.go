@@ -2,12 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/store/postgres"
@@ -22,8 +26,47 @@ func TestMain(m *testing.M) {
 }
 
 func TestConformance(t *testing.T) {
-	suite := &storetest.Suite{Open: func(t *testing.T, now func() time.Time) apikey.Store {
-		db, err := postgres.Open(context.Background(), storetest.PostgresURL(t))
+	suite(os.Getenv(storetest.PostgresEnv)).RunTests(t)
+}
+
+// TestConformanceICU runs the suite on a database whose collation is not
+// byte-wise (ICU en-US, as many installations have), where an order and a
+// keyset cursor that disagree on collation would skip keys.
+func TestConformanceICU(t *testing.T) {
+	base := os.Getenv(storetest.PostgresEnv)
+	if base == "" {
+		t.Skip(storetest.PostgresSkipMessage)
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	const name = "keyadm_test_icu"
+	_, err = admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`)
+	var pgErr *pgconn.PgError
+	if err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") { // 42P04: it exists already
+		t.Fatalf("create an ICU database: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	suite(u.String()).RunTests(t)
+}
+
+func suite(base string) *storetest.Suite {
+	return &storetest.Suite{Open: func(t *testing.T, now func() time.Time) apikey.Store {
+		if base == "" {
+			t.Skip(storetest.PostgresSkipMessage)
+		}
+		u, drop, err := storetest.NewSchema(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(drop)
+		db, err := postgres.Open(context.Background(), u)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +77,6 @@ func TestConformance(t *testing.T) {
 		}
 		return db
 	}}
-	suite.RunTests(t)
 }
 
 // TestConnectionErrors: each failure names the host and the cause, never

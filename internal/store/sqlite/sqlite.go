@@ -86,8 +86,21 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 			Lock:    fileLock(abs + ".lock"),
 		},
 	}
-	// Opening is lazy; a first query tells a bad file at once.
-	if err := rw.Ping(); err != nil {
+	// Opening is lazy; a first connection tells a bad file at once. It
+	// also switches a new file to WAL, which SQLite refuses at once (no busy
+	// wait) while another process does the same: so connect under the file
+	// lock the migrations use.
+	unlock, err := db.Migrations.Lock(context.Background())
+	if err != nil {
+		db.Close()
+		return nil, unavailable(abs, "cannot lock: %v", err)
+	}
+	err = rw.Ping()
+	if err == nil {
+		err = ro.Ping()
+	}
+	unlock()
+	if err != nil {
 		db.Close()
 		return nil, formatError(abs, err)
 	}

@@ -24,8 +24,8 @@ type Dialect struct {
 	// LowTime and HighTime are SQL literals sorting before and after every
 	// stored time: where a missing last use or expiry falls in an order.
 	LowTime, HighTime string
-	// TextOrder follows an ORDER BY on text, so names sort byte-wise on
-	// every engine whatever its collation.
+	// TextOrder follows a text column wherever it is ordered or compared,
+	// so names sort byte-wise on every engine whatever its collation.
 	TextOrder string
 	// LockOwner serialises quota checks for one tenant and owner until the
 	// transaction ends; nil where the engine already serialises writers.

@@ -185,7 +185,9 @@ func (tx *Tx) sortExpr(f apikey.SortField, a string, now any) (string, []any) {
 	d := tx.db.Dialect
 	switch f {
 	case apikey.SortName:
-		return a + ".name", nil
+		// The collation is part of the value, so the cursor comparison and
+		// the order agree byte-wise on every engine.
+		return a + ".name" + d.TextOrder, nil
 	case apikey.SortStatus:
 		return `CASE WHEN ` + a + `.revoked_at IS NOT NULL THEN 2 WHEN ` + a + `.expires_at IS NOT NULL AND ` +
 			a + `.expires_at <= ? THEN 1 ELSE 0 END`, []any{now}
@@ -264,11 +266,7 @@ func (tx *Tx) EachKey(q apikey.ListQuery, fn func(*apikey.Key) error) error {
 	if desc {
 		dir = " DESC"
 	}
-	order := expr
-	if q.Sort.Field == apikey.SortName {
-		order += tx.db.Dialect.TextOrder
-	}
-	sqlText += ` ORDER BY ` + order + dir + `, k.id` + dir
+	sqlText += ` ORDER BY ` + expr + dir + `, k.id` + dir
 	args = append(args, exprArgs...)
 	if q.Limit > 0 {
 		sqlText += fmt.Sprintf(` LIMIT %d`, q.Limit)

@@ -90,7 +90,7 @@ func (s *Suite) TestVerify(t *testing.T) {
 	e := s.env(t)
 	c := e.create(apikey.CreateInput{Name: "v", TenantID: "t1", Expiry: apikey.Expiry{In: ptr(time.Hour)}})
 	e.clock.Advance(time.Minute)
-	k, _, err := e.svc.Verify(e.ctx, c.Secret.String())
+	k, _, err := e.svc.Verify(e.ctx, "", c.Secret.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func (s *Suite) TestVerify(t *testing.T) {
 
 	reject := func(key, reason string) {
 		t.Helper()
-		_, _, err := e.svc.Verify(e.ctx, key)
+		_, _, err := e.svc.Verify(e.ctx, "", key)
 		wantCode(t, err, apikey.EREJECTED)
 		if r := apikey.ErrorReason(err); r != reason {
 			t.Fatalf("reason = %q, want %q (%v)", r, reason, err)
@@ -116,7 +116,7 @@ func (s *Suite) TestVerify(t *testing.T) {
 
 	// Expiry is exact: valid up to the instant before, rejected at it.
 	e.clock.Advance(time.Hour - time.Minute - time.Microsecond)
-	if _, _, err := e.svc.Verify(e.ctx, c.Secret.String()); err != nil {
+	if _, _, err := e.svc.Verify(e.ctx, "", c.Secret.String()); err != nil {
 		t.Fatalf("one microsecond before expiry: %v", err)
 	}
 	e.clock.Advance(time.Microsecond)

@@ -32,7 +32,7 @@ func (s *Suite) TestListFilters(t *testing.T) {
 	e.clock.Advance(100 * apikey.Day)
 	oldUsedSecret := e.create(apikey.CreateInput{TenantID: "a", Name: "fresh-used"})
 	fresh := oldUsedSecret.Key.ID
-	if _, _, err := e.svc.Verify(e.ctx, oldUsedSecret.Secret.String()); err != nil {
+	if _, _, err := e.svc.Verify(e.ctx, "", oldUsedSecret.Secret.String()); err != nil {
 		t.Fatal(err)
 	}
 	_ = start
@@ -114,7 +114,7 @@ func (s *Suite) TestListOrderAndPages(t *testing.T) {
 	}
 	e.create(apikey.CreateInput{TenantID: "q", Name: "elsewhere"})
 	for _, i := range []int{2, 5, 7} {
-		if _, _, err := e.svc.Verify(e.ctx, secrets[i].String()); err != nil {
+		if _, _, err := e.svc.Verify(e.ctx, "", secrets[i].String()); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(time.Second)

@@ -167,7 +167,7 @@ func (s *Suite) TestKeyPrefix(t *testing.T) {
 	if c.Secret.Prefix != "acme2" || c.Key.Hint[:6] != "acme2_" {
 		t.Fatalf("prefix %q hint %q", c.Secret.Prefix, c.Key.Hint)
 	}
-	if _, _, err := e.svc.Verify(e.ctx, c.Secret.String()); err != nil {
+	if _, _, err := e.svc.Verify(e.ctx, "", c.Secret.String()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -35,16 +35,16 @@ func (s *Suite) TestRotate(t *testing.T) {
 	if err != nil || dump(stored) != dump(k) {
 		t.Fatalf("stored %s, %v", dump(stored), err)
 	}
-	if _, _, err := e.svc.Verify(e.ctx, r.Secret.String()); err != nil {
+	if _, _, err := e.svc.Verify(e.ctx, "", r.Secret.String()); err != nil {
 		t.Fatalf("new key: %v", err)
 	}
 	// The old key works through the grace period and not a moment after.
 	e.clock.Advance(time.Hour - time.Microsecond)
-	if _, _, err := e.svc.Verify(e.ctx, old.Secret.String()); err != nil {
+	if _, _, err := e.svc.Verify(e.ctx, "", old.Secret.String()); err != nil {
 		t.Fatalf("old key within grace: %v", err)
 	}
 	e.clock.Advance(time.Microsecond)
-	_, _, err = e.svc.Verify(e.ctx, old.Secret.String())
+	_, _, err = e.svc.Verify(e.ctx, "", old.Secret.String())
 	if apikey.ErrorReason(err) != apikey.ReasonExpired {
 		t.Fatalf("old key after grace: %v", err)
 	}
@@ -66,7 +66,7 @@ func (s *Suite) TestRotate(t *testing.T) {
 	if r2.Old.RevokedAt == nil || !r2.Old.RevokedAt.Equal(e.clock.Now()) {
 		t.Fatalf("grace 0 did not revoke: %s", dump(r2.Old))
 	}
-	_, _, err = e.svc.Verify(e.ctx, r.Secret.String())
+	_, _, err = e.svc.Verify(e.ctx, "", r.Secret.String())
 	if apikey.ErrorReason(err) != apikey.ReasonRevoked {
 		t.Fatalf("rotated with grace 0, old key: %v", err)
 	}
