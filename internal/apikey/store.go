@@ -25,6 +25,8 @@ type Tx interface {
 	// transaction ends, where the engine does not already serialise writers.
 	LockOwner(tenant string, owner *string) error
 	InsertKey(k *Key, hash []byte) error
+	// InsertKeys stores many new keys at once; hashes[i] is keys[i]'s.
+	InsertKeys(keys []*Key, hashes [][]byte) error
 	// GetKey finds a key by id; tenant "" matches any tenant.
 	GetKey(id, tenant string) (*Key, error)
 	KeyByHash(hash []byte) (*Key, error)

@@ -61,18 +61,44 @@ const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.descript
 
 // InsertKey stores a new key with the hash of its secret.
 func (tx *Tx) InsertKey(k *apikey.Key, hash []byte) error {
-	perms, meta, err := encodeLists(k)
-	if err != nil {
-		return err
+	return tx.InsertKeys([]*apikey.Key{k}, [][]byte{hash})
+}
+
+const insertKeyColumns = `INSERT INTO api_keys (id, tenant_id, team_id, owner_id, name, description,
+	permissions, hint, key_hash, created_at, created_by, updated_at, expires_at, revoked_at,
+	revoked_by, revoke_reason, last_used_at, metadata, rotated_from) VALUES `
+
+const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertRows is how many keys one INSERT carries: 19 parameters each stay
+// well under every engine's parameter limit.
+const insertRows = 500
+
+// InsertKeys stores many keys with multi-row INSERTs.
+func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
+	if len(keys) != len(hashes) {
+		return fmt.Errorf("InsertKeys: %d keys, %d hashes", len(keys), len(hashes))
 	}
-	_, err = tx.exec(`INSERT INTO api_keys (id, tenant_id, team_id, owner_id, name, description,
-		permissions, hint, key_hash, created_at, created_by, updated_at, expires_at, revoked_at,
-		revoked_by, revoke_reason, last_used_at, metadata, rotated_from)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.TenantID, k.TeamID, k.OwnerID, k.Name, k.Description, perms, k.Hint, hash,
-		tx.t(k.CreatedAt), k.CreatedBy, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
-		k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom)
-	return err
+	for start := 0; start < len(keys); start += insertRows {
+		end := min(start+insertRows, len(keys))
+		rows := make([]string, 0, end-start)
+		args := make([]any, 0, (end-start)*19)
+		for i := start; i < end; i++ {
+			k := keys[i]
+			perms, meta, err := encodeLists(k)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, keyValueRow)
+			args = append(args, k.ID, k.TenantID, k.TeamID, k.OwnerID, k.Name, k.Description, perms, k.Hint, hashes[i],
+				tx.t(k.CreatedAt), k.CreatedBy, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
+				k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom)
+		}
+		if _, err := tx.exec(insertKeyColumns+strings.Join(rows, ", "), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SaveKey writes a key's mutable fields.
