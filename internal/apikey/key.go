@@ -6,7 +6,6 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
-	"regexp"
 )
 
 // Key format: <prefix>_<body><check>. The body is 40 base62 characters from
@@ -23,10 +22,19 @@ const (
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-var prefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{1,15}$`)
-
-// ValidPrefix reports whether p may be a key prefix.
-func ValidPrefix(p string) bool { return prefixRE.MatchString(p) }
+// ValidPrefix reports whether p may be a key prefix: ^[a-z][a-z0-9]{1,15}$.
+// (By hand, not a regexp: it is on the verify path.)
+func ValidPrefix(p string) bool {
+	if len(p) < 2 || len(p) > 16 || p[0] < 'a' || p[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(p); i++ {
+		if c := p[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // Secret is a parsed plaintext key.
 type Secret struct {

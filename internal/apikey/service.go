@@ -744,15 +744,19 @@ func (s *Service) Verify(ctx context.Context, tenant, plaintext string) (*Key, t
 	var now time.Time
 	err = s.Store.Update(ctx, func(tx Tx) error {
 		now = tx.Now()
-		return tx.TouchKey(k.ID, now)
+		if err := tx.TouchKey(k.ID, now); err != nil {
+			return err
+		}
+		k, err = tx.GetKey(k.ID, "") // the whole record, as it now stands
+		return err
 	})
-	k.LastUsedAt = &now
 	return k, now, err
 }
 
 // Check is Verify without recording the use, for callers that record
 // uses themselves (the HTTP server coalesces them). It reads the store on
-// every call: no cache can serve a revoked key.
+// every call: no cache can serve a revoked key. The key it returns holds
+// its identity only (see Tx.KeyByHash).
 func (s *Service) Check(ctx context.Context, plaintext string) (*Key, time.Time, error) {
 	secret, err := ParseSecret(plaintext)
 	if err != nil {
@@ -760,9 +764,11 @@ func (s *Service) Check(ctx context.Context, plaintext string) (*Key, time.Time,
 	}
 	var k *Key
 	var now time.Time
-	err = s.Store.View(ctx, func(tx Tx) error {
+	// One read: no transaction needed, and none paid for.
+	err = s.Store.Peek(ctx, func(tx Tx) error {
 		now = tx.Now()
-		k, err = tx.KeyByHash(secret.Hash())
+		var tenantEnabled, globalEnabled *string
+		k, tenantEnabled, globalEnabled, err = tx.KeyByHash(secret.Hash())
 		if ErrorCode(err) == ENOTFOUND {
 			return Rejectf(ReasonUnknown, "key rejected: unknown key")
 		} else if err != nil {
@@ -774,10 +780,7 @@ func (s *Service) Check(ctx context.Context, plaintext string) (*Key, time.Time,
 		case StatusExpired:
 			return Rejectf(ReasonExpired, "key rejected: key %s expired %s", k.ID, k.ExpiresAt.UTC().Format(time.RFC3339))
 		}
-		cfg, err := tenantConfig(tx, k.TenantID)
-		if err != nil {
-			return err
-		}
+		cfg := ResolveConfig(k.TenantID, oneSetting(SettingKeysEnabled, globalEnabled), oneSetting(SettingKeysEnabled, tenantEnabled))
 		if !cfg.KeysEnabled() {
 			return Rejectf(ReasonDisabled, "key rejected: API keys are disabled for tenant %q", k.TenantID)
 		}
@@ -900,6 +903,14 @@ func tenantConfig(tx Tx, tenant string) (TenantConfig, error) {
 		}
 	}
 	return ResolveConfig(tenant, global, own), nil
+}
+
+// oneSetting is a one-entry config map, or nil for a value not set.
+func oneSetting(name string, value *string) map[string]string {
+	if value == nil {
+		return nil
+	}
+	return map[string]string{name: *value}
 }
 
 func appendEvent(tx Tx, actor, action string, k *Key, details map[string]any) error {

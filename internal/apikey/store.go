@@ -9,11 +9,14 @@ import (
 // Store is a database of keys, config and audit events. Update runs fn in a
 // write transaction that serialises with every other writer of the same
 // store (across processes), and commits when fn returns nil; View runs fn in
-// a read transaction. Every Tx is stamped with one time, taken at its start,
-// so every row and event it writes carries the same time.
+// a read transaction; Peek runs fn outside any transaction, for a single
+// read on a hot path (each read sees the latest commit; fn must not write).
+// Every Tx is stamped with one time, taken at its start, so every row and
+// event it writes carries the same time.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
+	Peek(ctx context.Context, fn func(Tx) error) error
 	Close() error
 }
 
@@ -29,7 +32,12 @@ type Tx interface {
 	InsertKeys(keys []*Key, hashes [][]byte) error
 	// GetKey finds a key by id; tenant "" matches any tenant.
 	GetKey(id, tenant string) (*Key, error)
-	KeyByHash(hash []byte) (*Key, error)
+	// KeyByHash finds a key by the hash of its secret, with the
+	// api_keys_enabled values set for its tenant and globally (nil where
+	// not set), in one read: verification is the hot path. The key holds
+	// its identity only: ID, TenantID, TeamID, OwnerID, Name, Permissions,
+	// ExpiresAt and RevokedAt; GetKey reads the rest.
+	KeyByHash(hash []byte) (k *Key, tenantEnabled, globalEnabled *string, err error)
 	// SaveKey writes a key's mutable fields.
 	SaveKey(k *Key) error
 	DeleteKey(id string) error

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
@@ -48,12 +49,25 @@ type DB struct {
 	// Now is the clock; tests set it.
 	Now func() time.Time
 	Log *slog.Logger
+
+	// stmts caches prepared statements of the hot paths, per pool: parsing
+	// SQL costs more than running an indexed lookup.
+	stmts sync.Map // stmtKey → *sql.Stmt
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
 }
 
 var _ apikey.Store = (*DB)(nil)
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.RW.Close()
 	if db.RO != db.RW {
 		err = errors.Join(err, db.RO.Close())
@@ -75,6 +89,16 @@ func (db *DB) Update(ctx context.Context, fn func(apikey.Tx) error) error {
 	return db.run(ctx, "write", db.RW, nil, fn)
 }
 
+// Peek runs fn outside a transaction, on the read pool: each statement
+// sees the latest commit. It saves the round trips of BEGIN and COMMIT for
+// single-read hot paths such as verification.
+func (db *DB) Peek(ctx context.Context, fn func(apikey.Tx) error) error {
+	if err := fn(&Tx{ctx: ctx, db: db, pool: db.RO, now: db.now()}); err != nil {
+		return db.formatError(err)
+	}
+	return nil
+}
+
 // View runs fn in a read transaction.
 func (db *DB) View(ctx context.Context, fn func(apikey.Tx) error) error {
 	return db.run(ctx, "read", db.RO, db.Dialect.ViewOptions, fn)
@@ -86,7 +110,7 @@ func (db *DB) run(ctx context.Context, kind string, pool *sql.DB, opts *sql.TxOp
 	if err != nil {
 		return db.formatError(err)
 	}
-	tx := &Tx{tx: sqlTx, ctx: ctx, db: db, now: db.now()}
+	tx := &Tx{tx: sqlTx, ctx: ctx, db: db, pool: pool, now: db.now()}
 	db.debug("transaction begun", "kind", kind, "waited", time.Since(start).Round(time.Microsecond))
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
@@ -106,12 +130,53 @@ func (db *DB) debug(msg string, args ...any) {
 	}
 }
 
+// debugSQL logs a statement (never its arguments), folding its white space
+// only when someone listens.
+func (db *DB) debugSQL(msg, q string) {
+	if db.Log != nil && db.Log.Enabled(context.Background(), slog.LevelDebug) {
+		db.Log.Debug(msg, "sql", oneLine(q))
+	}
+}
+
 func (db *DB) formatError(err error) error {
 	var ae *apikey.Error
 	if err == nil || errors.As(err, &ae) || db.Dialect.FormatError == nil {
 		return err
 	}
 	return db.Dialect.FormatError(err)
+}
+
+// hotQueries are the statements worth preparing once: the verify path.
+var hotQueries = []string{queryKeyByHash, execTouchKey, queryConfigValues}
+
+// prepareHot prepares the hot statements on both pools, outside any
+// transaction: preparing inside one could wait for a connection the
+// transaction itself holds. A transaction then re-prepares a statement on
+// its own connection at most once (database/sql keeps it).
+func (db *DB) prepareHot(ctx context.Context) error {
+	for _, pool := range []*sql.DB{db.RW, db.RO} {
+		for _, q := range hotQueries {
+			q = db.Dialect.Rebind(q)
+			key := stmtKey{pool, q}
+			if _, ok := db.stmts.Load(key); ok {
+				continue
+			}
+			st, err := pool.PrepareContext(ctx, q)
+			if err != nil {
+				return err
+			}
+			db.stmts.Store(key, st)
+		}
+	}
+	return nil
+}
+
+// prepared returns the cached statement for q on pool, or nil.
+func (db *DB) prepared(pool *sql.DB, q string) *sql.Stmt {
+	if st, ok := db.stmts.Load(stmtKey{pool, q}); ok {
+		return st.(*sql.Stmt)
+	}
+	return nil
 }
 
 // Rebind turns ? placeholders into $n for engines that number them.
@@ -132,9 +197,12 @@ func (d Dialect) Rebind(q string) string {
 	return b.String()
 }
 
-// Migrate applies pending migrations.
+// Migrate applies pending migrations, then prepares the hot statements.
 func (db *DB) Migrate(ctx context.Context) ([]int64, error) {
 	applied, err := db.Migrations.Up(ctx, db.RW)
+	if err == nil {
+		err = db.prepareHot(ctx)
+	}
 	return applied, db.formatError(err)
 }
 

@@ -15,23 +15,65 @@ import (
 
 // Tx is an apikey.Tx on a database/sql transaction.
 type Tx struct {
-	tx  *sql.Tx
-	ctx context.Context
-	db  *DB
-	now time.Time
+	tx   *sql.Tx // nil outside a transaction (Peek)
+	ctx  context.Context
+	db   *DB
+	pool *sql.DB
+	now  time.Time
+}
+
+// querier is what runs statements: the transaction, or the pool itself
+// outside one.
+type querier interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+func (tx *Tx) q() querier {
+	if tx.tx == nil {
+		return tx.pool
+	}
+	return tx.tx
+}
+
+// stmt binds a prepared statement to the transaction, if there is one.
+func (tx *Tx) stmt(st *sql.Stmt) *sql.Stmt {
+	if tx.tx == nil {
+		return st
+	}
+	return tx.tx.StmtContext(tx.ctx, st)
 }
 
 // Now is the time the transaction started.
 func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
-	tx.db.debug("exec", "sql", oneLine(q))
-	return tx.tx.ExecContext(tx.ctx, tx.db.Dialect.Rebind(q), args...)
+	tx.db.debugSQL("exec", q)
+	return tx.q().ExecContext(tx.ctx, tx.db.Dialect.Rebind(q), args...)
+}
+
+// hotQuery runs one of hotQueries, prepared once, where it was prepared.
+func (tx *Tx) hotQuery(q string, args ...any) (*sql.Rows, error) {
+	if st := tx.db.prepared(tx.pool, tx.db.Dialect.Rebind(q)); st != nil {
+		tx.db.debugSQL("query (prepared)", q)
+		return tx.stmt(st).QueryContext(tx.ctx, args...)
+	}
+	return tx.query(q, args...)
+}
+
+// hotExec is hotQuery for statements that return no rows.
+func (tx *Tx) hotExec(q string, args ...any) (sql.Result, error) {
+	if st := tx.db.prepared(tx.pool, tx.db.Dialect.Rebind(q)); st != nil {
+		tx.db.debugSQL("exec (prepared)", q)
+		return tx.stmt(st).ExecContext(tx.ctx, args...)
+	}
+	return tx.exec(q, args...)
 }
 
 func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
-	tx.db.debug("query", "sql", oneLine(q))
-	return tx.tx.QueryContext(tx.ctx, tx.db.Dialect.Rebind(q), args...)
+	tx.db.debugSQL("query", q)
+	return tx.q().QueryContext(tx.ctx, tx.db.Dialect.Rebind(q), args...)
 }
 
 func (tx *Tx) t(t time.Time) any { return tx.db.Dialect.Time(t) }
@@ -58,6 +100,18 @@ func (tx *Tx) LockOwner(tenant string, owner *string) error {
 const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.description, k.permissions,
 	k.hint, k.created_at, k.created_by, k.updated_at, k.expires_at, k.revoked_at, k.revoked_by,
 	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from`
+
+// The statements of the verify path, prepared once (see hotQueries).
+const (
+	queryKeyByHash = `SELECT k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.permissions,
+		k.expires_at, k.revoked_at, t.value, g.value FROM api_keys k
+		LEFT JOIN tenant_config t ON t.tenant_id = k.tenant_id AND t.name = ?
+		LEFT JOIN tenant_config g ON g.tenant_id = '' AND g.name = ?
+		WHERE k.key_hash = ?`
+	execTouchKey = `UPDATE api_keys SET last_used_at = ? WHERE id = ?
+		AND (last_used_at IS NULL OR last_used_at < ?)`
+	queryConfigValues = `SELECT name, value FROM tenant_config WHERE tenant_id = ?`
+)
 
 // InsertKey stores a new key with the hash of its secret.
 func (tx *Tx) InsertKey(k *apikey.Key, hash []byte) error {
@@ -123,8 +177,7 @@ func (tx *Tx) DeleteKey(id string) error {
 
 // TouchKey records a use, never moving last use backwards.
 func (tx *Tx) TouchKey(id string, at time.Time) error {
-	_, err := tx.exec(`UPDATE api_keys SET last_used_at = ? WHERE id = ?
-		AND (last_used_at IS NULL OR last_used_at < ?)`, tx.t(at), id, tx.t(at))
+	_, err := tx.hotExec(execTouchKey, tx.t(at), id, tx.t(at))
 	return err
 }
 
@@ -166,13 +219,34 @@ func (tx *Tx) GetKey(id, tenant string) (*apikey.Key, error) {
 	return k, err
 }
 
-// KeyByHash finds a key by the hash of its secret.
-func (tx *Tx) KeyByHash(hash []byte) (*apikey.Key, error) {
-	k, err := tx.one(`SELECT `+keyColumns+` FROM api_keys k WHERE k.key_hash = ?`, hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apikey.Errorf(apikey.ENOTFOUND, "no key with that secret")
+// KeyByHash finds a key's identity by the hash of its secret, with its
+// tenant's and the global api_keys_enabled values, in one query.
+func (tx *Tx) KeyByHash(hash []byte) (*apikey.Key, *string, *string, error) {
+	rows, err := tx.hotQuery(queryKeyByHash, apikey.SettingKeysEnabled, apikey.SettingKeysEnabled, hash)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return k, err
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, nil, nil, err
+		}
+		return nil, nil, nil, apikey.Errorf(apikey.ENOTFOUND, "no key with that secret")
+	}
+	var k apikey.Key
+	var perms []byte
+	var expires, revoked nullTime
+	var tenantEnabled, globalEnabled *string
+	err = rows.Scan(&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked,
+		&tenantEnabled, &globalEnabled)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	k.ExpiresAt, k.RevokedAt = expires.p, revoked.p
+	if err := json.Unmarshal(perms, &k.Permissions); err != nil {
+		return nil, nil, nil, fmt.Errorf("key %s permissions: %w", k.ID, err)
+	}
+	return &k, tenantEnabled, globalEnabled, nil
 }
 
 func (tx *Tx) one(q string, args ...any) (*apikey.Key, error) {
@@ -202,7 +276,7 @@ func (tx *Tx) CountActive(tenant string, owner *string) (int, error) {
 		args = append(args, *owner)
 	}
 	var n int
-	err := tx.tx.QueryRowContext(tx.ctx, tx.db.Dialect.Rebind(q), args...).Scan(&n)
+	err := tx.q().QueryRowContext(tx.ctx, tx.db.Dialect.Rebind(q), args...).Scan(&n)
 	return n, err
 }
 
@@ -330,7 +404,7 @@ func (tx *Tx) EachKey(q apikey.ListQuery, fn func(*apikey.Key) error) error {
 
 // ConfigValues returns the values set for a tenant ("" for global).
 func (tx *Tx) ConfigValues(tenant string) (map[string]string, error) {
-	rows, err := tx.query(`SELECT name, value FROM tenant_config WHERE tenant_id = ?`, tenant)
+	rows, err := tx.hotQuery(queryConfigValues, tenant)
 	if err != nil {
 		return nil, err
 	}
