@@ -3,6 +3,7 @@ package apikey
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -85,11 +86,17 @@ const (
 // DefaultTenant receives keys created without a tenant.
 const DefaultTenant = "default"
 
+// The patterns compile on first use, not at start-up: `keyadm version`
+// should not pay for them.
 var (
-	tenantRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-	permissionRE = regexp.MustCompile(`^[a-z][a-z0-9:._-]{0,63}$`)
-	metaKeyRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$`)
+	tenantRE     = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	permissionRE = lazyRegexp(`^[a-z][a-z0-9:._-]{0,63}$`)
+	metaKeyRE    = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$`)
 )
+
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
 
 // Limits on free text, so one key cannot bloat every list.
 const (
@@ -104,7 +111,7 @@ const (
 
 // ValidateID checks a tenant or team id.
 func ValidateID(what, s string) error {
-	if !tenantRE.MatchString(s) {
+	if !tenantRE().MatchString(s) {
 		return Errorf(EINVALID, "invalid %s %q: want 1-128 letters, digits and . _ : -, starting with a letter or digit", what, s)
 	}
 	return nil
@@ -133,7 +140,7 @@ func ValidatePermissions(perms []string) ([]string, error) {
 	seen := map[string]bool{}
 	out := make([]string, 0, len(perms))
 	for _, p := range perms {
-		if !permissionRE.MatchString(p) {
+		if !permissionRE().MatchString(p) {
 			return nil, Errorf(EINVALID, "invalid permission %q: want a lower-case letter, then up to 63 of a-z 0-9 : . _ -", p)
 		}
 		if !seen[p] {
@@ -178,7 +185,7 @@ func ValidateMetadata(m map[string]string) error {
 		return Errorf(EINVALID, "too much metadata: at most %d entries", MaxMetadata)
 	}
 	for k, v := range m {
-		if !metaKeyRE.MatchString(k) {
+		if !metaKeyRE().MatchString(k) {
 			return Errorf(EINVALID, "invalid metadata key %q: want 1-64 letters, digits and . _ : / -", k)
 		}
 		if err := ValidateText("metadata value for "+k, v, 0, MaxMetaValueLen); err != nil {

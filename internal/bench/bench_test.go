@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -31,10 +32,11 @@ var (
 // seeded is a database filled once per run and shared by benchmarks that
 // only read it.
 type seeded struct {
-	db      *sqlstore.DB
-	secrets []string
-	took    time.Duration
-	n       int
+	db          *sqlstore.DB
+	url, schema string // how a process reaches the same data
+	secrets     []string
+	took        time.Duration
+	n           int
 }
 
 func TestMain(m *testing.M) {
@@ -47,6 +49,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	for _, s := range dbs {
 		s.db.Close()
+	}
+	for _, drop := range drops {
+		drop()
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -79,25 +84,31 @@ func sizes() []int {
 	return all
 }
 
-// open returns a new, empty, migrated database of the engine.
-func open(b *testing.B, engine, name string) *sqlstore.DB {
+// open returns a new, empty, migrated database of the engine, and its URL.
+func open(b *testing.B, engine, name string) (*sqlstore.DB, string) {
 	var url string
 	switch engine {
 	case "sqlite":
 		url = filepath.Join(tmpDir, name+".db")
 	case "postgres":
-		u, _, err := storetest.NewSchema(os.Getenv(storetest.PostgresEnv))
+		u, drop, err := storetest.NewSchema(pgBase())
 		if err != nil {
 			b.Fatal(err)
 		}
-		url = u // dropped with the server's test schemas, not here: seeding is costly
+		drops = append(drops, drop)
+		url = u
 	}
 	db, err := store.Open(context.Background(), url, store.Options{Migrate: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return db
+	return db, url
 }
+
+// drops remove the PostgreSQL schemas a run made.
+var drops []func()
+
+func pgBase() string { return os.Getenv(storetest.PostgresEnv) }
 
 // seed returns the shared database of n keys across Tenants tenants,
 // created over the past year, a third of them used in the past 30 days, a
@@ -110,9 +121,12 @@ func seed(b *testing.B, engine string, n int) *seeded {
 		return s
 	}
 	b.Logf("seeding %d keys on %s…", n, engine)
-	db := open(b, engine, name)
+	db, url := open(b, engine, name)
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	s := &seeded{db: db, n: n}
+	s := &seeded{db: db, url: url, n: n}
+	if u, err := neturl.Parse(url); err == nil {
+		s.schema = u.Query().Get("search_path")
+	}
 	for range knownSecrets {
 		sec, err := apikey.GenerateSecret(nil, "qapi")
 		if err != nil {
@@ -251,7 +265,7 @@ func BenchmarkSweep(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/%d", engine, n), func(b *testing.B) {
 			for i := range b.N {
 				b.StopTimer()
-				db := open(b, engine, fmt.Sprintf("sweep-%s-%d", engine, i))
+				db, _ := open(b, engine, fmt.Sprintf("sweep-%s-%d", engine, i))
 				old := time.Now().Add(-200 * apikey.Day)
 				db.Now = func() time.Time { return old }
 				if err := storetest.Seed(ctx, db, n, nil); err != nil {

@@ -1,17 +1,21 @@
-package cli
+package main
 
 import (
 	"os"
 	"time"
 
 	"github.com/spf13/cobra/doc"
+
+	"github.com/keyadm/keyadm/internal/cli"
 )
 
-// GenDocs writes the markdown command reference to mdDir and man pages to
+// genDocs writes the markdown command reference to mdDir and man pages to
 // manDir (either may be ""), from the command tree itself, so they never
 // drift from the flags. The output is reproducible: no generation date.
-func GenDocs(mdDir, manDir string) error {
-	root := NewRootCmd(&Factory{})
+// It lives here, not in the cli package, so keyadm itself does not carry
+// the markdown and man page renderers.
+func genDocs(mdDir, manDir string) error {
+	root := cli.NewRootCmd(&cli.Factory{})
 	root.DisableAutoGenTag = true
 	if mdDir != "" {
 		if err := os.MkdirAll(mdDir, 0o755); err != nil {

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"os"
@@ -10,10 +10,10 @@ import (
 // run `make docs` and commit the result.
 func TestDocsUpToDate(t *testing.T) {
 	dir := t.TempDir()
-	if err := GenDocs(dir, ""); err != nil {
+	if err := genDocs(dir, ""); err != nil {
 		t.Fatal(err)
 	}
-	committed := filepath.Join("..", "..", "docs", "cli")
+	committed := filepath.Join("..", "..", "..", "docs", "cli")
 	want, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestDocsUpToDate(t *testing.T) {
 // TestManPages: every command gets a man page.
 func TestManPages(t *testing.T) {
 	dir := t.TempDir()
-	if err := GenDocs("", dir); err != nil {
+	if err := genDocs("", dir); err != nil {
 		t.Fatal(err)
 	}
 	for _, page := range []string{"keyadm.1", "keyadm-create.1", "keyadm-config-set.1", "keyadm-revoke.1"} {

@@ -7,15 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-
-	"github.com/keyadm/keyadm/internal/cli"
 )
 
 func main() {
 	md := flag.String("md", "", "folder for the markdown reference")
 	man := flag.String("man", "", "folder for man pages")
 	flag.Parse()
-	if err := cli.GenDocs(*md, *man); err != nil {
+	if err := genDocs(*md, *man); err != nil {
 		fmt.Fprintln(os.Stderr, "gendocs:", err)
 		os.Exit(1)
 	}

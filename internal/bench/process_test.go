@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// keyadmBin is the built binary (`make bench` passes it); process
+// benchmarks skip without it.
+func keyadmBin(b *testing.B) string {
+	bin := os.Getenv("KEYADM_BIN")
+	if bin == "" {
+		b.Skip("set KEYADM_BIN to a built keyadm (make bench does) to time whole processes")
+	}
+	return bin
+}
+
+func runProcess(b *testing.B, name string, args ...string) {
+	b.Helper()
+	for range b.N {
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), "HOME="+tmpDir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// BenchmarkColdStart: `keyadm version` and `keyadm --help`, which must not
+// open a database or read more than they need.
+func BenchmarkColdStart(b *testing.B) {
+	bin := keyadmBin(b)
+	b.Run("version", func(b *testing.B) { runProcess(b, bin, "version") })
+	b.Run("help", func(b *testing.B) { runProcess(b, bin, "--help") })
+	b.Run("floor-true", func(b *testing.B) { runProcess(b, "true") })
+}
+
+// BenchmarkListProcess: the whole `keyadm list --limit 20` process next to
+// the engine's own shell running the equivalent query on the same data.
+func BenchmarkListProcess(b *testing.B) {
+	bin := keyadmBin(b)
+	for _, engine := range engines() {
+		for _, n := range sizes() {
+			s := seed(b, engine, n)
+			var url, shell string
+			var shellArgs []string
+			query := `SELECT id, name, tenant_id, revoked_at, expires_at, last_used_at, created_at
+				FROM api_keys WHERE tenant_id = 'tenant-042' ORDER BY created_at DESC, id DESC LIMIT 21`
+			switch engine {
+			case "sqlite":
+				url = s.db.Location
+				shell, shellArgs = "sqlite3", []string{url, query}
+			case "postgres":
+				url = s.url
+				shell, shellArgs = "psql", []string{"-X", "-q", "-A", "-c", "SET search_path = " + s.schema + "; " + query, pgBase()}
+			}
+			b.Run(fmt.Sprintf("%s/%d/keyadm", engine, n), func(b *testing.B) {
+				runProcess(b, bin, "--db", url, "list", "--tenant", "tenant-042", "--limit", "20")
+			})
+			b.Run(fmt.Sprintf("%s/%d/shell", engine, n), func(b *testing.B) {
+				if _, err := exec.LookPath(shell); err != nil {
+					b.Skipf("%s not installed", shell)
+				}
+				runProcess(b, shell, shellArgs...)
+			})
+		}
+	}
+}
