@@ -102,6 +102,9 @@ func open(b *testing.B, engine, name string) (*sqlstore.DB, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := db.PrepareHot(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	return db, url
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -39,22 +41,40 @@ func (m *Migrations) provider(db *sql.DB) (*goose.Provider, error) {
 	return goose.NewProvider(m.Dialect, db, m.FS, goose.WithDisableGlobalRegistry(true))
 }
 
+// latest is the highest version among the migration files, read from their
+// names (00001_initial.sql) without parsing them.
+func (m *Migrations) latest() (int64, error) {
+	names, err := fs.Glob(m.FS, "*.sql")
+	if err != nil {
+		return 0, err
+	}
+	var v int64
+	for _, n := range names {
+		prefix, _, _ := strings.Cut(n, "_")
+		if num, err := strconv.ParseInt(prefix, 10, 64); err == nil {
+			v = max(v, num)
+		}
+	}
+	return v, nil
+}
+
 // Up applies every pending migration and returns their versions.
 func (m *Migrations) Up(ctx context.Context, db *sql.DB) ([]int64, error) {
-	p, err := m.provider(db)
+	// The common case, a schema already up to date, needs one query, no
+	// lock and no parsing of migrations, so processes starting together
+	// neither queue on the lock nor pay for what they do not run.
+	latest, err := m.latest()
 	if err != nil {
 		return nil, err
-	}
-	// The common case, a schema already up to date, needs one query and no
-	// lock, so processes starting together do not queue on the lock.
-	var latest int64
-	for _, src := range p.ListSources() {
-		latest = max(latest, src.Version)
 	}
 	var applied sql.NullInt64
 	err = db.QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&applied)
 	if err == nil && applied.Int64 == latest {
 		return nil, nil
+	}
+	p, err := m.provider(db)
+	if err != nil {
+		return nil, err
 	}
 	unlock, err := m.Lock(ctx)
 	if err != nil {

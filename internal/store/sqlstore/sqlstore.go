@@ -197,13 +197,16 @@ func (d Dialect) Rebind(q string) string {
 	return b.String()
 }
 
-// Migrate applies pending migrations, then prepares the hot statements.
+// Migrate applies pending migrations.
 func (db *DB) Migrate(ctx context.Context) ([]int64, error) {
 	applied, err := db.Migrations.Up(ctx, db.RW)
-	if err == nil {
-		err = db.prepareHot(ctx)
-	}
 	return applied, db.formatError(err)
+}
+
+// PrepareHot prepares the verify path's statements once, for a long-lived
+// process such as the server; a one-shot command would only pay for it.
+func (db *DB) PrepareHot(ctx context.Context) error {
+	return db.formatError(db.prepareHot(ctx))
 }
 
 // SchemaStatus reports the schema version.
