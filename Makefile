@@ -37,15 +37,21 @@ docs:
 	rm -rf docs/cli dist/man
 	$(GO) run ./internal/tools/gendocs -md docs/cli -man dist/man
 
-GORELEASER := github.com/goreleaser/goreleaser/v2@v2.15.2
+GORELEASER_VERSION := v2.15.2
+GORELEASER := $(shell $(GO) env GOPATH)/bin/goreleaser
+
+# goreleaser, installed with go install at the pinned version (the first
+# build takes a few minutes).
+$(GORELEASER):
+	$(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 
 ## release-check: goreleaser accepts .goreleaser.yaml
-release-check:
-	$(GO) run $(GORELEASER) check
+release-check: $(GORELEASER)
+	$(GORELEASER) check
 
 ## release-snapshot: all six archives in dist/, without publishing
-release-snapshot:
-	$(GO) run $(GORELEASER) release --snapshot --clean
+release-snapshot: $(GORELEASER)
+	$(GORELEASER) release --snapshot --clean
 
 clean:
 	rm -rf bin dist build
