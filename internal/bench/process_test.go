@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -66,6 +67,44 @@ func BenchmarkListProcess(b *testing.B) {
 				}
 				runProcess(b, shell, shellArgs...)
 			})
+		}
+	}
+}
+
+// BenchmarkExport: `keyadm list --all -o csv` and `keyadm audit -o json`
+// stream: peak memory stays flat as the table grows (maxrss-MB).
+func BenchmarkExport(b *testing.B) {
+	bin := keyadmBin(b)
+	for _, engine := range engines() {
+		for _, n := range sizes() {
+			s := seed(b, engine, n)
+			for name, args := range map[string][]string{
+				"list-csv":   {"list", "--all", "-o", "csv"},
+				"audit-json": {"audit", "--limit", "0", "-o", "json"},
+			} {
+				b.Run(fmt.Sprintf("%s/%d/%s", engine, n, name), func(b *testing.B) {
+					// GNU time measures the child alone: a child of this large
+					// process would inherit its peak across fork.
+					if _, err := exec.LookPath("/usr/bin/time"); err != nil {
+						b.Skip("/usr/bin/time not installed")
+					}
+					var peak int64
+					for range b.N {
+						cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M", bin, "--db", s.url}, args...)...)
+						cmd.Stdout = io.Discard
+						var errOut strings.Builder
+						cmd.Stderr = &errOut
+						if err := cmd.Run(); err != nil {
+							b.Fatalf("%v: %s", err, errOut.String())
+						}
+						lines := strings.Fields(errOut.String())
+						var kb int64
+						fmt.Sscan(lines[len(lines)-1], &kb)
+						peak = max(peak, kb)
+					}
+					b.ReportMetric(float64(peak)/1024, "maxrss-MB")
+				})
+			}
 		}
 	}
 }

@@ -54,7 +54,6 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 		// FULL: a commit is on disk before keyadm prints the secret it stored.
 		q.Add("_pragma", "synchronous(FULL)")
 		q.Add("_pragma", "foreign_keys(1)")
-		q.Add("_pragma", "cache_size(-65536)") // 64 MiB: indexes of a large tenant stay in memory
 		q.Set("_txlock", txlock)
 		return "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() + "?" + q.Encode()
 	}
