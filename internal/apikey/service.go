@@ -240,6 +240,19 @@ func (s *Service) Rotate(ctx context.Context, tenant, id string, grace time.Dura
 		if st := old.StatusAt(now); st != StatusActive {
 			return Errorf(EPOLICY, "key %s is %s: only an active key can be rotated", old.ID, st)
 		}
+		// A key in its grace period was rotated already: a second new key
+		// would be a fork, and the grace has cut the lifetime it would copy.
+		var successor string
+		err = tx.EachEvent(EventQuery{KeyID: old.ID, Action: ActionKeyRotate, Limit: 1}, func(e *AuditEvent) error {
+			successor, _ = e.Details["newKeyId"].(string)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if successor != "" {
+			return Errorf(EPOLICY, "key %s was rotated already, to %s: rotate that one instead", old.ID, successor)
+		}
 		cfg, err := tenantConfig(tx, old.TenantID)
 		if err != nil {
 			return err

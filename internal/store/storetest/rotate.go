@@ -38,6 +38,9 @@ func (s *Suite) TestRotate(t *testing.T) {
 	if _, _, err := e.svc.Verify(e.ctx, "", r.Secret.String()); err != nil {
 		t.Fatalf("new key: %v", err)
 	}
+	// A key in its grace period cannot be rotated a second time.
+	_, err = e.svc.Rotate(e.ctx, "", old.Key.ID, time.Hour, "ops")
+	wantCode(t, err, apikey.EPOLICY)
 	// The old key works through the grace period and not a moment after.
 	e.clock.Advance(time.Hour - time.Microsecond)
 	if _, _, err := e.svc.Verify(e.ctx, "", old.Secret.String()); err != nil {
