@@ -566,7 +566,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, in UpdateInput)
 
 // Revoke revokes keys, all or none. A key already revoked stays as it was.
 func (s *Service) Revoke(ctx context.Context, tenant string, ids []string, reason, actor string) ([]*Key, time.Time, error) {
-	if err := validateIDs(ids); err != nil {
+	if err := ValidateKeyIDs(ids); err != nil {
 		return nil, time.Time{}, err
 	}
 	if err := ValidateText("reason", reason, 0, MaxReasonLen); err != nil {
@@ -720,7 +720,7 @@ func (s *Service) RevokeStale(ctx context.Context, in SweepInput) (int, error) {
 
 // Delete removes keys, all or none. Their audit events stay.
 func (s *Service) Delete(ctx context.Context, tenant string, ids []string, actor string) ([]*Key, error) {
-	if err := validateIDs(ids); err != nil {
+	if err := ValidateKeyIDs(ids); err != nil {
 		return nil, err
 	}
 	var keys []*Key
@@ -935,7 +935,8 @@ func appendConfigEvent(tx Tx, actor, action, tenant string, details map[string]a
 	return tx.AppendEvent(&AuditEvent{Time: tx.Now(), Actor: actor, Action: action, TenantID: tenant, Details: details})
 }
 
-func validateIDs(ids []string) error {
+// ValidateKeyIDs checks a list of key ids: at least one, each a UUID.
+func ValidateKeyIDs(ids []string) error {
 	if len(ids) == 0 {
 		return Errorf(EINVALID, "give at least one key id")
 	}

@@ -97,10 +97,8 @@ On a terminal keyadm asks first; elsewhere it needs --yes.`,
 			if len(ids) == 0 {
 				return usageErrorf(cmd, "missing key IDs (or --unused-for DUR)")
 			}
-			for _, id := range ids {
-				if err := apikey.ValidateKeyID(id); err != nil {
-					return err
-				}
+			if err := apikey.ValidateKeyIDs(ids); err != nil {
+				return err
 			}
 			svc, err := f.Service(ctx)
 			if err != nil {
@@ -221,10 +219,8 @@ events that name them stay. To stop a key working and keep its record, revoke it
 			if err != nil {
 				return err
 			}
-			for _, id := range ids {
-				if err := apikey.ValidateKeyID(id); err != nil {
-					return err
-				}
+			if err := apikey.ValidateKeyIDs(ids); err != nil {
+				return err
 			}
 			svc, err := f.Service(ctx)
 			if err != nil {
