@@ -8,7 +8,7 @@ DATE        ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS     := -s -w -X $(PKG)/internal/cli.version=$(VERSION) -X $(PKG)/internal/cli.commit=$(COMMIT) -X $(PKG)/internal/cli.date=$(DATE)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test lint bench docs release-snapshot release-check clean
+.PHONY: all build test lint stress bench docs release-snapshot release-check clean
 
 all: build
 
@@ -26,6 +26,15 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## stress: long tests, also run by CI: 20 s of mixed load from 16 processes
+## and a kill -9 loop per engine, a silent server, and short fuzz runs
+stress:
+	KEYADM_STRESS=1 $(GO) test -count=1 -timeout 10m -run 'Stress' ./cmd/keyadm/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSecret$$' -fuzztime 10s -fuzzminimizetime 5s ./internal/apikey/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDuration$$' -fuzztime 10s -fuzzminimizetime 5s ./internal/apikey/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeSetting$$' -fuzztime 10s -fuzzminimizetime 5s ./internal/apikey/
+	$(GO) test -run '^$$' -fuzz '^FuzzOutputRoundTrip$$' -fuzztime 10s -fuzzminimizetime 5s ./internal/output/
 
 ## bench: the Go benchmarks (see BENCHMARKS.md)
 bench:

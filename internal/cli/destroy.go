@@ -250,7 +250,7 @@ func printChanged(f *Factory, keys []*apikey.Key, now time.Time, verb string) er
 	}
 	if p.Format == output.Table {
 		for _, k := range keys {
-			fmt.Fprintf(f.IO.Out, "%s key %s (%s)\n", verb, k.ID, k.Name)
+			fmt.Fprintf(f.IO.Out, "%s key %s (%s)\n", verb, k.ID, output.Sanitize(k.Name))
 		}
 		return nil
 	}

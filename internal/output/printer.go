@@ -2,7 +2,6 @@ package output
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,10 +62,13 @@ type View[V any] struct {
 }
 
 // List writes records one by one, streaming in every format but table.
+// A CSV cell starting with = + - @, a tab or a carriage return gets a
+// leading ' (the OWASP rule against formula injection); table cells have
+// their control characters replaced (see Sanitize).
 type List[V any] struct {
 	p     *Printer
 	view  View[V]
-	csv   *csv.Writer
+	csv   *csvWriter
 	rows  []V
 	count int
 }
@@ -100,15 +102,10 @@ func (l *List[V]) Add(v V) error {
 		_, err = fmt.Fprintf(out, "%s  %s", prefix, b)
 		return err
 	case YAML:
-		b, err := yaml.Marshal([]V{v})
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
-		return err
+		return writeYAML(out, []V{v})
 	case CSV:
 		if l.csv == nil {
-			l.csv = csv.NewWriter(out)
+			l.csv = newCSVWriter(out)
 			if err := l.csv.Write(l.view.CSVHeader); err != nil {
 				return err
 			}
@@ -147,7 +144,7 @@ func (l *List[V]) Close() error {
 		return nil
 	case CSV:
 		if l.csv == nil {
-			l.csv = csv.NewWriter(out)
+			l.csv = newCSVWriter(out)
 			if err := l.csv.Write(l.view.CSVHeader); err != nil {
 				return err
 			}
@@ -162,7 +159,9 @@ func (l *List[V]) Close() error {
 func (l *List[V]) Count() int { return l.count }
 
 // One writes a single record: an object in JSON and YAML, a header and a
-// row in CSV, and field-value lines in a table.
+// row in CSV, and field-value lines in a table. As in List, CSV cells that
+// a spreadsheet would run as a formula get a leading ', and table cells
+// have their control characters replaced.
 func One[V any](p *Printer, view View[V], v V) error {
 	out := p.IO.Out
 	if p.Quiet {
@@ -178,14 +177,9 @@ func One[V any](p *Printer, view View[V], v V) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	case YAML:
-		b, err := yaml.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
-		return err
+		return writeYAML(out, v)
 	case CSV:
-		w := csv.NewWriter(out)
+		w := newCSVWriter(out)
 		_ = w.Write(view.CSVHeader)
 		_ = w.Write(view.CSVRecord(v))
 		w.Flush()
@@ -212,7 +206,7 @@ func table[V any](p *Printer, cols []Column[V], records []V) error {
 	plain := make([][]string, len(records))
 	for i, r := range records {
 		for _, c := range cols {
-			plain[i] = append(plain[i], sanitize(c.Cell(r)))
+			plain[i] = append(plain[i], Sanitize(c.Cell(r)))
 		}
 	}
 	keep := fit(cols, plain, p.IO.TerminalWidth())
@@ -277,7 +271,7 @@ const colGap = 2
 
 // cell is a column's text for a record, coloured where colour is on.
 func cell[V any](p *Printer, c Column[V], v V) string {
-	text := sanitize(c.Cell(v))
+	text := Sanitize(c.Cell(v))
 	if c.Color != nil && p.IO.ColorEnabled() {
 		if code := c.Color(v); code != "" {
 			return code + text + "\x1b[0m"
@@ -329,9 +323,22 @@ func (p *Printer) render(header []string, rows [][]string) error {
 	return nil
 }
 
-// sanitize replaces control characters, so nothing stored can move the
+// writeYAML encodes v with a two-space indent: at yaml's default of four,
+// a string that starts with a line break becomes a block scalar whose
+// indentation indicator is wrong inside a list, and the output does not
+// parse back.
+func writeYAML(w io.Writer, v any) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// Sanitize replaces control characters, so nothing stored can move the
 // cursor or rewrite a terminal.
-func sanitize(s string) string {
+func Sanitize(s string) string {
 	if strings.IndexFunc(s, unicode.IsControl) < 0 {
 		return s
 	}

@@ -26,6 +26,9 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// OpenTimeout bounds connecting to a server and checking it answers.
+const OpenTimeout = 15 * time.Second
+
 // Open opens a SQLite path, a sqlite:// URL or a postgres:// (postgresql://) URL.
 func Open(ctx context.Context, dbURL string, opts Options) (*sqlstore.DB, error) {
 	var db *sqlstore.DB
@@ -34,7 +37,11 @@ func Open(ctx context.Context, dbURL string, opts Options) (*sqlstore.DB, error)
 	case dbURL == "":
 		return nil, apikey.Errorf(apikey.EINVALID, "no database: set --db or KEYADM_DB")
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
-		db, err = postgres.Open(ctx, dbURL)
+		// A server that accepts the connection and then says nothing must
+		// not hold a command forever.
+		openCtx, cancel := context.WithTimeout(ctx, OpenTimeout)
+		db, err = postgres.Open(openCtx, dbURL)
+		cancel()
 	case strings.HasPrefix(dbURL, "sqlite://"):
 		db, err = sqlite.Open(strings.TrimPrefix(dbURL, "sqlite://"), sqlite.Options{Warn: opts.Warn})
 	case strings.Contains(dbURL, "://"):

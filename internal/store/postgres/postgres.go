@@ -5,10 +5,12 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"net"
 	"strings"
@@ -138,12 +140,14 @@ func formatError(location string, err error) error {
 	var netErr net.Error
 	var connErr *pgconn.ConnectError
 	switch {
-	case errors.As(err, &connErr), errors.As(err, &netErr):
+	case errors.As(err, &connErr):
 		return unavailable("cannot connect: " + connectCause(err))
 	case errors.Is(err, context.DeadlineExceeded):
-		return unavailable("timed out")
-	case errors.Is(err, sql.ErrConnDone):
-		return unavailable(err.Error())
+		return unavailable("timed out waiting for the server")
+	case errors.As(err, &netErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), pgconn.SafeToRetry(err),
+		strings.Contains(err.Error(), "conn closed"):
+		return unavailable("lost the connection to the server (" + connectCause(err) + "); nothing more was written, try again")
 	}
 	return err
 }
