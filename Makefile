@@ -36,9 +36,11 @@ stress:
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeSetting$$' -fuzztime 10s -fuzzminimizetime 5s ./internal/apikey/
 	$(GO) test -run '^$$' -fuzz '^FuzzOutputRoundTrip$$' -fuzztime 10s -fuzzminimizetime 5s ./internal/output/
 
-## bench: the Go benchmarks (see BENCHMARKS.md)
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: benchmarks at 10k, 100k and 1M keys, each beside its floor
+## (BENCHMARKS.md); PostgreSQL too when KEYADM_TEST_POSTGRES is set.
+## KEYADM_BENCH_MAX=100000 makes a quick run.
+bench: build
+	KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./internal/bench/ | tee bench.out
 
 ## docs: the markdown command reference (docs/cli, committed; a test checks it)
 ## and man pages (dist/man), from the command tree
