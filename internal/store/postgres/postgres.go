@@ -43,6 +43,7 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 	location := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(time.Minute)
 	format := func(err error) error { return formatError(location, err) }
 	store := &sqlstore.DB{

@@ -71,6 +71,8 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 		return nil, err
 	}
 	ro.SetMaxOpenConns(4)
+	// Keep them all: a reopened connection starts with a cold page cache.
+	ro.SetMaxIdleConns(4)
 	db := &sqlstore.DB{
 		RW: rw, RO: ro,
 		Engine: "sqlite", Location: abs,

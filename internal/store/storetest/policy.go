@@ -176,3 +176,31 @@ func withName(in apikey.CreateInput, name string) apikey.CreateInput {
 	in.Name = name
 	return in
 }
+
+// TestApplyConfig: several changes commit together with an event each; an
+// invalid one refuses them all.
+func (s *Suite) TestApplyConfig(t *testing.T) {
+	e := s.env(t)
+	e.setConfig("acme", apikey.SettingMaxKeys, "5")
+	_, err := e.svc.ApplyConfig(e.ctx, "acme", []apikey.ConfigChange{
+		{Name: apikey.SettingKeyPrefix, Value: "acme"},
+		{Name: apikey.SettingMaxExpiry, Value: "soon"},
+	}, "ops")
+	wantCode(t, err, apikey.EINVALID)
+	cfg, err := e.svc.ApplyConfig(e.ctx, "acme", []apikey.ConfigChange{
+		{Name: apikey.SettingKeyPrefix, Value: "acme"},
+		{Name: apikey.SettingMaxExpiry, Value: "30d"},
+		{Name: apikey.SettingMaxKeys, Unset: true},
+		{Name: apikey.SettingDefaultExpiry, Unset: true}, // not set: no event
+	}, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.KeyPrefix() != "acme" || cfg.MaxExpiry() != 30*apikey.Day || cfg.MaxKeysPerUser() != 0 {
+		t.Fatalf("config after apply: %+v", cfg)
+	}
+	evs := e.events(apikey.EventQuery{TenantID: "acme", Actor: "ops"})
+	if len(evs) != 3 || evs[0].Action != apikey.ActionConfigUnset || evs[2].Details["new"] != "acme" {
+		t.Fatalf("events: %+v", evs)
+	}
+}

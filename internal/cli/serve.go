@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/server"
+)
+
+// DefaultListen is where serve listens without --listen: loopback only,
+// since the API is plain HTTP.
+const DefaultListen = "127.0.0.1:8080"
+
+// ServeOptions are the inputs of serve.
+type ServeOptions struct {
+	F         *Factory
+	Listen    string
+	LogFormat string
+	Config    server.Config
+}
+
+func newServeCmd(f *Factory) *cobra.Command {
+	opts := &ServeOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve key verification and the tenant admin API over HTTP",
+		Long: `Serve the store over HTTP, for services that would rather ask than read the
+tables:
+
+  POST /v1/verify                        check a key sent in x-api-key or Authorization: Bearer
+  GET, POST /v1/api-keys                 list keys (paged), create a key
+  GET, PATCH, DELETE /v1/api-keys/ID     show, rename, revoke a key
+  GET, PATCH /v1/api-keys/configs/T      read and change tenant T's policy
+  GET /healthz, GET /metrics             health, Prometheus metrics
+
+The /v1/api-keys routes want a key with the admin permission and reach that
+key's own tenant only (--tenant plays no part); their changes are audited
+with the actor key:<admin key id>. Every request reads the database, so a
+revoked or expired key is refused at once. Last use is written at most once
+per key per --touch-interval, and at shutdown: SIGINT or SIGTERM lets the
+requests in flight finish, writes the pending last uses and exits 0 (a second
+signal stops at once). One log line per request goes to stderr, never a key.`,
+		Example: `  keyadm serve --db postgres://keyadm@db/keyadm --listen :8080
+  curl -s -X POST -H "x-api-key: $KEY" http://127.0.0.1:8080/v1/verify`,
+		Args: args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
+				return usageErrorf(cmd, "invalid --listen %q: want HOST:PORT, such as %s", opts.Listen, DefaultListen)
+			}
+			if opts.LogFormat != "text" && opts.LogFormat != "json" {
+				return usageErrorf(cmd, "invalid --log-format %q: want text or json", opts.LogFormat)
+			}
+			c := &opts.Config
+			for name, d := range map[string]time.Duration{
+				"touch-interval": c.TouchInterval, "read-timeout": c.ReadTimeout, "write-timeout": c.WriteTimeout,
+				"idle-timeout": c.IdleTimeout, "shutdown-timeout": c.ShutdownTimeout,
+			} {
+				if d <= 0 {
+					return usageErrorf(cmd, "invalid --%s %s: must be longer than zero", name, d)
+				}
+			}
+			return runServe(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Listen, "listen", DefaultListen, "address to listen on, HOST:PORT (port 0: any free port)")
+	fl.DurationVar(&opts.Config.TouchInterval, "touch-interval", server.DefaultTouchInterval, "how often last uses are written")
+	fl.DurationVar(&opts.Config.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "longest time to read a request")
+	fl.DurationVar(&opts.Config.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "longest time to answer a request")
+	fl.DurationVar(&opts.Config.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	fl.DurationVar(&opts.Config.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
+	fl.StringVar(&opts.LogFormat, "log-format", "text", "request log format on stderr: text or json")
+	return cmd
+}
+
+func runServe(cmd *cobra.Command, opts *ServeOptions) error {
+	ctx := cmd.Context()
+	f := opts.F
+	svc, err := f.Service(ctx)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if f.v.GetBool(keyDebug) {
+		level = slog.LevelDebug
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(f.IO.ErrOut, hopts)
+	if opts.LogFormat == "json" {
+		h = slog.NewJSONHandler(f.IO.ErrOut, hopts)
+	}
+	log := slog.New(h)
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return apikey.Errorf(apikey.EUNAVAILABLE, "cannot listen on %s: %v", opts.Listen, err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	if !addr.IP.IsLoopback() {
+		log.Warn("serving plain HTTP beyond this machine: keys cross the network in clear unless a TLS proxy fronts keyadm", "addr", addr.String())
+	}
+	log.Info("keyadm serve starting", "db", f.db.Engine, "touch_interval", opts.Config.TouchInterval)
+	opts.Config.Service, opts.Config.Log = svc, log
+	go func() {
+		// After the first SIGINT or SIGTERM, a second one stops keyadm at
+		// once, without waiting for requests or writing last uses.
+		<-ctx.Done()
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		log.Info("signal received: a second one stops at once, without writing pending last uses")
+	}()
+	return server.New(opts.Config).Serve(ctx, ln)
+}

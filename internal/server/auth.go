@@ -1,0 +1,119 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/output"
+)
+
+// PermissionAdmin is the permission a key needs for the admin API.
+const PermissionAdmin = "admin"
+
+// presentedKey returns the key a request carries: in x-api-key, or in
+// Authorization as a Bearer token. Errors never quote the header.
+func presentedKey(r *http.Request) (string, error) {
+	xs, auths := r.Header.Values("X-Api-Key"), r.Header.Values("Authorization")
+	if len(xs) > 1 || len(auths) > 1 {
+		return "", apikey.Rejectf(apikey.ReasonMalformed, "malformed key: send one x-api-key or one Authorization header")
+	}
+	var bearer string
+	if len(auths) == 1 {
+		scheme, token, _ := strings.Cut(auths[0], " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			bearer = strings.TrimSpace(token)
+		} else if len(xs) == 0 {
+			return "", apikey.Rejectf(apikey.ReasonMalformed, "malformed key: want Authorization: Bearer <key>")
+		}
+	}
+	if len(xs) == 1 {
+		key := strings.TrimSpace(xs[0])
+		if bearer != "" && bearer != key {
+			return "", apikey.Rejectf(apikey.ReasonMalformed, "malformed key: x-api-key and Authorization hold different keys")
+		}
+		bearer = key
+	}
+	if bearer == "" {
+		return "", apikey.Rejectf(reasonMissing, "no key: send it in x-api-key or Authorization: Bearer")
+	}
+	return bearer, nil
+}
+
+// authenticate checks the request's key, on the database every time (a
+// revoked key is refused at once), and records its use for the next flush.
+func (s *Server) authenticate(r *http.Request) (*apikey.Key, error) {
+	plaintext, err := presentedKey(r)
+	if err != nil {
+		return nil, err
+	}
+	k, now, err := s.svc.Check(r.Context(), plaintext)
+	if err != nil {
+		return nil, err
+	}
+	s.uses.record(k.ID, now)
+	info(r).keyID = k.ID
+	return k, nil
+}
+
+// adminHandler is an admin API handler, given the admin key that called it.
+type adminHandler func(w http.ResponseWriter, r *http.Request, admin *apikey.Key)
+
+// admin lets through requests whose key holds the admin permission.
+func (s *Server) admin(h adminHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		k, err := s.authenticate(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !slices.Contains(k.Permissions, PermissionAdmin) {
+			s.fail(w, r, apikey.Errorf(codeForbidden, "key %s lacks the %s permission", k.ID, PermissionAdmin))
+			return
+		}
+		h(w, r, k)
+	}
+}
+
+// actor names an admin key in the audit trail.
+func actor(admin *apikey.Key) string { return "key:" + admin.ID }
+
+// identity is what POST /v1/verify answers for a good key: whose it is
+// and what it may do (what Service.Check reads on the hot path).
+type identity struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	TenantID    string   `json:"tenantId"`
+	TeamID      *string  `json:"teamId"`
+	OwnerID     *string  `json:"ownerId"`
+	Permissions []string `json:"permissions"`
+	ExpiresAt   *string  `json:"expiresAt"`
+}
+
+// verify answers whether the request's key grants access, and whose it is.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	k, err := s.authenticate(r)
+	outcome := outcomeValid
+	switch apikey.ErrorCode(err) {
+	case "":
+	case apikey.EREJECTED:
+		outcome = apikey.ErrorReason(err)
+	default:
+		outcome = outcomeError
+	}
+	info(r).outcome = outcome
+	s.metrics.verifies.WithLabelValues(outcome).Inc()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := identity{ID: k.ID, Name: k.Name, TenantID: k.TenantID, TeamID: k.TeamID, OwnerID: k.OwnerID, Permissions: k.Permissions}
+	if id.Permissions == nil {
+		id.Permissions = []string{}
+	}
+	if k.ExpiresAt != nil {
+		id.ExpiresAt = ptr(output.Timestamp(*k.ExpiresAt))
+	}
+	writeJSON(w, http.StatusOK, id)
+}

@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+// Codes of failures that only HTTP has. They ride in apikey.Error like the
+// domain's own codes, so that one table below turns every code into a
+// status.
+const (
+	codeForbidden        = "forbidden"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeTooLarge         = "too_large"
+	codeMediaType        = "unsupported_media_type"
+	// reasonMissing is the rejection reason of a request without a key.
+	reasonMissing = "missing"
+)
+
+// statusOf is the one place where error codes become HTTP statuses. A
+// policy refusal is 422: the request is well formed and authorised, but the
+// tenant's policy will not have it; 403 stays for authorisation alone.
+var statusOf = map[string]int{
+	apikey.EINVALID:      http.StatusBadRequest,
+	apikey.EREJECTED:     http.StatusUnauthorized,
+	codeForbidden:        http.StatusForbidden,
+	apikey.ENOTFOUND:     http.StatusNotFound,
+	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	apikey.ECONFLICT:     http.StatusConflict,
+	codeTooLarge:         http.StatusRequestEntityTooLarge,
+	codeMediaType:        http.StatusUnsupportedMediaType,
+	apikey.EPOLICY:       http.StatusUnprocessableEntity,
+	apikey.EINTERNAL:     http.StatusInternalServerError,
+	apikey.EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
+// titles name each code for people; the detail says what happened.
+var titles = map[string]string{
+	apikey.EINVALID:        "Invalid request",
+	reasonMissing:          "Key missing",
+	apikey.ReasonMalformed: "Key malformed",
+	apikey.ReasonUnknown:   "Key unknown",
+	apikey.ReasonRevoked:   "Key revoked",
+	apikey.ReasonExpired:   "Key expired",
+	apikey.ReasonDisabled:  "Keys disabled for the tenant",
+	codeForbidden:          "Forbidden",
+	apikey.ENOTFOUND:       "Not found",
+	codeMethodNotAllowed:   "Method not allowed",
+	apikey.ECONFLICT:       "Conflict",
+	codeTooLarge:           "Request body too large",
+	codeMediaType:          "Unsupported media type",
+	apikey.EPOLICY:         "Refused by policy",
+	apikey.EINTERNAL:       "Internal error",
+	apikey.EUNAVAILABLE:    "Service unavailable",
+}
+
+// problem is one entry of an error response. Status is a string, as in
+// JSON:API error objects.
+type problem struct {
+	Code   string `json:"code"`
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
+	Status string `json:"status"`
+}
+
+type errorBody struct {
+	Errors []problem `json:"errors"`
+}
+
+// describe turns an error into its status and the problem shown for it. A
+// rejection's code is its reason (malformed, unknown, revoked, …). Server
+// failures get a generic detail: their causes (a database host, a driver
+// message) are for the log, not for clients.
+func describe(err error) (int, problem) {
+	code := apikey.ErrorCode(err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		code = apikey.EUNAVAILABLE
+	}
+	status, ok := statusOf[code]
+	if !ok {
+		code, status = apikey.EINTERNAL, http.StatusInternalServerError
+	}
+	detail := apikey.ErrorMessage(err)
+	switch code {
+	case apikey.EREJECTED:
+		code = apikey.ErrorReason(err)
+	case apikey.EINTERNAL:
+		detail = "internal error; the server log has the cause"
+	case apikey.EUNAVAILABLE:
+		detail = "the database is unavailable; try again later"
+	}
+	title := titles[code]
+	if title == "" {
+		title = http.StatusText(status)
+	}
+	return status, problem{Code: code, Title: title, Detail: detail, Status: strconv.Itoa(status)}
+}
+
+// fail writes err as an error response, and logs the cause of a 5xx.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if status := writeError(w, err); status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "route", routeOf(r), "err", err)
+	}
+}
+
+// writeError writes err as an error response and returns its status.
+func writeError(w http.ResponseWriter, err error) int {
+	status, p := describe(err)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="keyadm"`)
+	}
+	writeJSON(w, status, errorBody{Errors: []problem{p}})
+	return status
+}
+
+// writeJSON writes v as the response body. Responses may hold a secret (a
+// new key), so no cache may keep them.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // links keep their & readable
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,185 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+type listPage struct {
+	Data  []map[string]any `json:"data"`
+	Links struct {
+		Self string  `json:"self"`
+		Next *string `json:"next"`
+		Prev *string `json:"prev"`
+	} `json:"links"`
+}
+
+func (p listPage) ids() []string {
+	ids := make([]string, len(p.Data))
+	for i, k := range p.Data {
+		ids[i], _ = k["id"].(string)
+	}
+	return ids
+}
+
+// seedForList gives tenant p keys that differ in every sort field (names,
+// expiries, revocations, last uses, shared creation times), and tenant q a
+// few that must never show.
+func seedForList(t *testing.T, h *harness) {
+	ctx := context.Background()
+	names := []string{"delta", "alpha", "Charlie", "bravo", "alpha", "echo", "_x", "Zulu", "alpha", "émile"}
+	var revoke []string
+	uses := map[string]time.Time{}
+	for i := range 23 {
+		in := apikey.CreateInput{TenantID: "p", Name: fmt.Sprintf("%s-%d", names[i%len(names)], i%4)}
+		if i%3 == 0 {
+			d := time.Duration(i+1) * time.Hour
+			in.Expiry.In = &d
+		}
+		id, _ := h.key(in)
+		switch {
+		case i%5 == 0:
+			revoke = append(revoke, id)
+		case i%4 == 1:
+			uses[id] = h.clock.Now()
+		}
+		if i%3 != 1 {
+			h.clock.Advance(time.Second) // some keys share a creation time
+		}
+	}
+	for range 3 {
+		h.key(apikey.CreateInput{TenantID: "q"})
+	}
+	if _, _, err := h.svc.Revoke(ctx, "p", revoke, "", "tester"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Touch(ctx, uses); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(5 * time.Hour) // some keys expire
+}
+
+// TestListPagination: following next from the first page, then prev from
+// the last, visits every key of the tenant in order, for each sort and
+// filter; the ends have null links; each item is the CLI's record.
+func TestListPagination(t *testing.T) {
+	eachEngine(t, func(t *testing.T, h *harness) {
+		_, admin := h.admin("p")
+		seedForList(t, h)
+		get := func(t *testing.T, link string) listPage {
+			t.Helper()
+			var p listPage
+			h.do("GET", link, withKey(admin)).want(t, http.StatusOK, &p)
+			if p.Links.Self != link {
+				t.Fatalf("self %q, want %q", p.Links.Self, link)
+			}
+			return p
+		}
+		for _, sort := range []string{"-created", "created", "name", "-name", "status", "-status", "lastUsed", "-lastUsed", "expires", "-expires"} {
+			for _, status := range []apikey.Status{"", apikey.StatusActive, apikey.StatusRevoked} {
+				t.Run(sort+"/"+string(status), func(t *testing.T) {
+					s, err := apikey.ParseSort(sort)
+					if err != nil {
+						t.Fatal(err)
+					}
+					full, err := h.svc.List(context.Background(), apikey.ListInput{
+						Filter: apikey.KeyFilter{TenantID: "p", Status: status}, Sort: s})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var want []string
+					for _, k := range full.Keys {
+						want = append(want, k.ID)
+					}
+					const limit = 4
+					first := fmt.Sprintf("/v1/api-keys?limit=%d&sort=%s", limit, sort)
+					if status != "" {
+						first += "&status=" + string(status)
+					}
+					var got []string
+					page := get(t, first)
+					if page.Links.Prev != nil {
+						t.Fatalf("the first page has a prev link: %s", *page.Links.Prev)
+					}
+					for {
+						got = append(got, page.ids()...)
+						if page.Links.Next == nil {
+							break
+						}
+						if len(page.Data) != limit {
+							t.Fatalf("a page before the last has %d keys", len(page.Data))
+						}
+						if len(got) > len(want) {
+							t.Fatalf("next links go past the end: %v", got)
+						}
+						page = get(t, *page.Links.Next)
+						if page.Links.Prev == nil {
+							t.Fatal("a page after the first has no prev link")
+						}
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("forward\n%v\nwant\n%v", got, want)
+					}
+					var back []string
+					for {
+						back = append(page.ids(), back...)
+						if page.Links.Prev == nil {
+							break
+						}
+						if len(back) > len(want) {
+							t.Fatalf("prev links go past the start: %v", back)
+						}
+						page = get(t, *page.Links.Prev)
+						if len(page.Data) != limit {
+							t.Fatalf("a page reached backwards has %d keys", len(page.Data))
+						}
+						if page.Links.Next == nil {
+							t.Fatal("a page before the last has no next link")
+						}
+					}
+					if !slices.Equal(back, want) {
+						t.Fatalf("backward\n%v\nwant\n%v", back, want)
+					}
+				})
+			}
+		}
+
+		var page listPage
+		h.do("GET", "/v1/api-keys", withKey(admin)).want(t, http.StatusOK, &page)
+		if page.Links.Self != "/v1/api-keys?limit=20&sort=-created" || len(page.Data) != 20 || page.Links.Next == nil {
+			t.Fatalf("default page: self %s, %d keys", page.Links.Self, len(page.Data))
+		}
+		for _, item := range page.Data {
+			id, _ := item["id"].(string)
+			h.wantRecord(t, item, id, "")
+		}
+		var all listPage
+		h.do("GET", "/v1/api-keys?limit=100", withKey(admin)).want(t, http.StatusOK, &all)
+		if len(all.Data) != 24 || all.Links.Next != nil || all.Links.Prev != nil {
+			t.Fatalf("limit 100: %d keys, links %+v", len(all.Data), all.Links)
+		}
+		// Past the last key: an empty page, no way on.
+		last := all.ids()[len(all.Data)-1]
+		h.do("GET", "/v1/api-keys?startingAfter="+last, withKey(admin)).want(t, http.StatusOK, &page)
+		if len(page.Data) != 0 || page.Links.Next != nil || page.Links.Prev != nil {
+			t.Fatalf("past the end: %+v", page)
+		}
+		if page.Data == nil {
+			t.Fatal(`an empty page has "data": null, want []`)
+		}
+
+		for _, q := range []string{
+			"limit=0", "limit=101", "limit=-1", "limit=ten", "limit=", "limit=5&limit=6", "sort=size", "sort=--name",
+			"status=gone", "startingAfter=nope", "endingBefore=" + last + "&startingAfter=" + last, "page=2",
+			"starting_after=" + last, "startingAfter=0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61",
+		} {
+			h.do("GET", "/v1/api-keys?"+q, withKey(admin)).wantError(t, http.StatusBadRequest, "invalid")
+		}
+	})
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+// methods dispatches a path's requests by method; HEAD is answered where
+// GET is. Any other method gets a JSON 405 naming the allowed ones.
+type methods map[string]http.HandlerFunc
+
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, ok := m[r.Method]
+	if !ok && r.Method == http.MethodHead {
+		h, ok = m[http.MethodGet]
+	}
+	if !ok {
+		allowed := make([]string, 0, len(m))
+		for method := range m {
+			allowed = append(allowed, method)
+		}
+		slices.Sort(allowed)
+		allow := strings.Join(allowed, ", ")
+		w.Header().Set("Allow", allow)
+		writeError(w, apikey.Errorf(codeMethodNotAllowed, "method %s not allowed here: want %s", methodLabel(r.Method), allow))
+		return
+	}
+	h(w, r)
+}
+
+// requestInfo is what handlers tell the request log about a request.
+type requestInfo struct {
+	keyID   string // the key the request authenticated with
+	outcome string // verify: valid or the rejection reason
+}
+
+type infoKey struct{}
+
+// info returns the request's log record, which the middleware created.
+func info(r *http.Request) *requestInfo {
+	if ri, ok := r.Context().Value(infoKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+// routeOf is the route pattern that served a request, for logs and metric
+// labels: never the raw path, which a client could fill with anything.
+func routeOf(r *http.Request) string {
+	switch r.Pattern {
+	case "", "/":
+		return "unmatched"
+	}
+	return r.Pattern
+}
+
+// statusWriter remembers the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware wraps every request: the body limit, panic recovery, metrics
+// and one log line. The log line holds the method, route, a scrubbed path,
+// status, size, duration, client address and the authenticating key's id;
+// never a header, a query string or a body.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		s.metrics.inflight.Inc()
+		defer s.metrics.inflight.Dec()
+		ri := &requestInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "route", routeOf(r), "panic", fmt.Sprint(v))
+				if sw.status == 0 {
+					s.fail(sw, r, apikey.Errorf(apikey.EINTERNAL, "internal error"))
+				}
+			}
+			route, took := routeOf(r), time.Since(start)
+			s.metrics.observe(route, r.Method, sw.status, took)
+			attrs := []slog.Attr{
+				slog.String("method", methodLabel(r.Method)),
+				slog.String("route", route),
+				slog.String("path", clip(scrub(r.URL.Path), 200)),
+				slog.Int("status", sw.status),
+				slog.Int64("bytes", sw.bytes),
+				slog.Duration("took", took),
+				slog.String("remote", r.RemoteAddr),
+			}
+			if ri.keyID != "" {
+				attrs = append(attrs, slog.String("key_id", ri.keyID))
+			}
+			if ri.outcome != "" {
+				attrs = append(attrs, slog.String("outcome", ri.outcome))
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		}()
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			// Refused before a byte of it is read; the connection closes.
+			w.Header().Set("Connection", "close")
+			s.fail(sw, r, apikey.Errorf(codeTooLarge, "request body of %d bytes over the limit of %d bytes", r.ContentLength, s.cfg.MaxBodyBytes))
+			return
+		}
+		// The server's own writer: past the limit it closes the connection.
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+	})
+}
+
+// keyLike matches what could be a key (any prefix), so a client that puts
+// one in a URL does not get it written to the log.
+var keyLike = regexp.MustCompile(`[a-z][a-z0-9]{1,15}_[0-9A-Za-z]{8,}`)
+
+// scrub hides anything key-like in text from a client.
+func scrub(s string) string {
+	if !strings.Contains(s, "_") {
+		return s
+	}
+	return keyLike.ReplaceAllString(s, "[redacted]")
+}

@@ -1,0 +1,195 @@
+// Package server is `keyadm serve`: key verification and the tenant admin
+// API over HTTP, on the same apikey.Service (store, policy, audit trail) as
+// the command line.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+// Defaults of Config.
+const (
+	DefaultTouchInterval   = time.Minute
+	DefaultMaxBodyBytes    = 64 << 10
+	DefaultReadTimeout     = 10 * time.Second
+	DefaultWriteTimeout    = 30 * time.Second
+	DefaultIdleTimeout     = 2 * time.Minute
+	DefaultShutdownTimeout = 30 * time.Second
+	// readHeaderTimeout bounds a client that sends its headers slowly.
+	readHeaderTimeout = 5 * time.Second
+	maxHeaderBytes    = 32 << 10
+	// flushTimeout bounds the last write of last uses at shutdown.
+	flushTimeout = 30 * time.Second
+)
+
+// Config is what a Server needs; zero durations and sizes take the defaults.
+type Config struct {
+	Service *apikey.Service
+	// Log receives one line per request and the server's errors; never a
+	// key or an Authorization header. Nil discards them.
+	Log *slog.Logger
+	// TouchInterval is how often coalesced last uses are written.
+	TouchInterval time.Duration
+	// MaxBodyBytes bounds request bodies; a larger one gets 413.
+	MaxBodyBytes int64
+	// ReadTimeout, WriteTimeout and IdleTimeout bound a request's reading,
+	// its answer, and an idle keep-alive connection.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// ShutdownTimeout is how long in-flight requests may take to finish
+	// once shutdown has begun.
+	ShutdownTimeout time.Duration
+}
+
+// Server answers the verification and admin API.
+type Server struct {
+	cfg     Config
+	svc     *apikey.Service
+	log     *slog.Logger
+	uses    *lastUse
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds a server on cfg.Service.
+func New(cfg Config) *Server {
+	setDefault(&cfg.TouchInterval, DefaultTouchInterval)
+	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&cfg.ReadTimeout, DefaultReadTimeout)
+	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Log}
+	s.uses = &lastUse{write: cfg.Service.Touch, log: cfg.Log}
+	s.metrics = newMetrics(s.uses.size)
+	s.uses.written = func(n int) { s.metrics.lastUses.WithLabelValues("ok").Add(float64(n)) }
+	s.uses.failed = func(n int) { s.metrics.lastUses.WithLabelValues("error").Add(float64(n)) }
+	s.handler = s.middleware(s.routes())
+	return s
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// routes maps each path to its methods. Methods are dispatched here rather
+// than in the patterns so that a wrong method gets a JSON 405.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/verify", methods{http.MethodPost: s.verify})
+	mux.Handle("/v1/api-keys", methods{
+		http.MethodGet:  s.admin(s.listKeys),
+		http.MethodPost: s.admin(s.createKey),
+	})
+	mux.Handle("/v1/api-keys/{id}", methods{
+		http.MethodGet:    s.admin(s.getKey),
+		http.MethodPatch:  s.admin(s.patchKey),
+		http.MethodDelete: s.admin(s.revokeKey),
+	})
+	mux.Handle("/v1/api-keys/configs/{tenantId}", methods{
+		http.MethodGet:   s.admin(s.getConfig),
+		http.MethodPatch: s.admin(s.patchConfig),
+	})
+	mux.Handle("/healthz", methods{http.MethodGet: s.healthz})
+	mux.Handle("/metrics", methods{http.MethodGet: s.metrics.handler().ServeHTTP})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, apikey.Errorf(apikey.ENOTFOUND, "no such route: %s %s", methodLabel(r.Method), clip(scrub(r.URL.Path), 100)))
+	})
+	return mux
+}
+
+// Handler is the server's HTTP handler, for tests and embedding. Last uses
+// it records are written only while Serve runs.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// hotPreparer is a store that can prepare the statements of the verify
+// path once, which pays off in a long-lived server only.
+type hotPreparer interface {
+	PrepareHot(ctx context.Context) error
+}
+
+// Serve answers requests on ln until ctx is done (first preparing the
+// store's verify statements, where it can), then shuts down gracefully: it stops accepting, lets in-flight requests finish (within
+// the shutdown timeout), and writes the pending last uses. A clean
+// shutdown returns nil.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if p, ok := s.svc.Store.(hotPreparer); ok {
+		if err := p.PrepareHot(ctx); err != nil {
+			ln.Close()
+			if ctx.Err() != nil {
+				return nil // stopped before it began
+			}
+			return err
+		}
+	}
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		ReadHeaderTimeout: min(readHeaderTimeout, s.cfg.ReadTimeout),
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	flushCtx, stopFlushing := context.WithCancel(context.Background())
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		s.uses.run(flushCtx, s.cfg.TouchInterval)
+	}()
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String())
+
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+		shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		err = hs.Shutdown(shutCtx)
+		cancel()
+		if err != nil {
+			err = errors.Join(err, hs.Close())
+		}
+		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+	}
+	stopFlushing()
+	<-flushed
+	fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+	n := s.uses.size()
+	if ferr := s.uses.flush(fctx); ferr != nil {
+		s.log.Error("cannot record last use at shutdown", "keys", s.uses.size(), "err", ferr)
+		err = errors.Join(err, ferr)
+	} else {
+		s.log.Info("last uses written", "keys", n)
+	}
+	return err
+}
+
+// healthz answers 200 when the database answers a read, 503 when not.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.svc.Config(ctx, ""); err != nil {
+		s.log.WarnContext(ctx, "health check failed", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
