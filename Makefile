@@ -8,7 +8,7 @@ DATE        ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS     := -s -w -X $(PKG)/internal/cli.version=$(VERSION) -X $(PKG)/internal/cli.commit=$(COMMIT) -X $(PKG)/internal/cli.date=$(DATE)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test lint stress bench docs release-snapshot release-check clean
+.PHONY: all build test lint stress bench bench-serve docs release-snapshot release-check clean
 
 all: build
 
@@ -41,6 +41,11 @@ stress:
 ## KEYADM_BENCH_MAX=100000 makes a quick run.
 bench: build
 	KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./internal/bench/ | tee bench.out
+
+## bench-serve: POST /v1/verify under load on loopback with 100k keys,
+## beside a trivial net/http handler in the same run (BENCHMARKS.md)
+bench-serve:
+	KEYADM_BENCH_SERVE=1 $(GO) test -run TestLoadVerify -v -count=1 -timeout 30m ./internal/server/ | tee bench-serve.out
 
 ## docs: the markdown command reference (docs/cli, committed; a test checks it)
 ## and man pages (dist/man), from the command tree
