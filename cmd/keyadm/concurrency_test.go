@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/store"
 	"github.com/keyadm/keyadm/internal/store/storetest"
 )
 
@@ -27,6 +30,18 @@ func engines(t *testing.T) map[string]func(t *testing.T) string {
 		t.Log(storetest.PostgresSkipMessage)
 	}
 	return m
+}
+
+// service opens the database a test's processes used, for its checks;
+// it is closed when the test ends.
+func service(t *testing.T, db string) *apikey.Service {
+	t.Helper()
+	st, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &apikey.Service{Store: st}
 }
 
 // keyadm runs the real binary (installed on PATH by testscript.Main).

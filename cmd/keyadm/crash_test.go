@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
-	"github.com/keyadm/keyadm/internal/store"
 )
 
 // stress skips a long test unless KEYADM_STRESS is set (make stress).
@@ -196,16 +195,11 @@ func unrevoked(runs []*run) []string {
 func checkAccounts(t *testing.T, db string, runs []*run) int {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc := &apikey.Service{Store: st}
+	svc := service(t, db)
 
 	keys := map[string]*apikey.Key{}
 	byName := map[string]*apikey.Key{}
-	err = svc.Each(ctx, apikey.ListInput{}, func(k *apikey.Key, _ time.Time) error {
+	err := svc.Each(ctx, apikey.ListInput{}, func(k *apikey.Key, _ time.Time) error {
 		keys[k.ID] = k
 		if byName[k.Name] != nil {
 			return fmt.Errorf("two keys named %q: a create made more than one key", k.Name)

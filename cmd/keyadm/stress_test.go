@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
-	"github.com/keyadm/keyadm/internal/store"
 )
 
 // stressWorkers is how many keyadm processes run at once.
@@ -181,12 +180,7 @@ func (w *worker) list() {
 // checkTotals compares the whole database with what the workers did.
 func checkTotals(t *testing.T, db string, workers []*worker, created, revoked int) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc := &apikey.Service{Store: st}
+	svc := service(t, db)
 	count := func(status apikey.Status) int {
 		n := 0
 		if err := svc.Each(ctx, apikey.ListInput{Filter: apikey.KeyFilter{Status: status}}, func(*apikey.Key, time.Time) error {
