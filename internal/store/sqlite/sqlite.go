@@ -77,10 +77,11 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 		RW: rw, RO: ro,
 		Engine: "sqlite", Location: abs,
 		Dialect: sqlstore.Dialect{
-			Time:        func(t time.Time) any { return t.UnixMicro() },
-			LowTime:     "-9223372036854775808",
-			HighTime:    "9223372036854775807",
-			FormatError: func(err error) error { return formatError(abs, err) },
+			Time:            func(t time.Time) any { return t.UnixMicro() },
+			CacheStatements: true,
+			LowTime:         "-9223372036854775808",
+			HighTime:        "9223372036854775807",
+			FormatError:     func(err error) error { return formatError(abs, err) },
 		},
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectSQLite3,

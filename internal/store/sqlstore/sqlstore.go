@@ -31,6 +31,9 @@ type Dialect struct {
 	// LockOwner serialises quota checks for one tenant and owner until the
 	// transaction ends; nil where the engine already serialises writers.
 	LockOwner func(ctx context.Context, tx *sql.Tx, key string) error
+	// CacheStatements prepares each statement once per transaction, for
+	// drivers that would parse it again on every call.
+	CacheStatements bool
 	// ViewOptions are the options of read transactions.
 	ViewOptions *sql.TxOptions
 	// FormatError turns driver errors into application errors.
@@ -112,6 +115,11 @@ func (db *DB) run(ctx context.Context, kind string, pool *sql.DB, opts *sql.TxOp
 	}
 	tx := &Tx{tx: sqlTx, ctx: ctx, db: db, pool: pool, now: db.now()}
 	db.debug("transaction begun", "kind", kind, "waited", time.Since(start).Round(time.Microsecond))
+	defer func() {
+		for _, st := range tx.stmts {
+			st.Close()
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		db.debug("transaction rolled back", "kind", kind, "cause", apikey.ErrorCode(err))

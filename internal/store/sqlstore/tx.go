@@ -20,6 +20,29 @@ type Tx struct {
 	db   *DB
 	pool *sql.DB
 	now  time.Time
+	// stmts are the statements this transaction prepared, where the
+	// dialect asks for it: a sweep runs the same few thousands of times.
+	stmts map[string]*sql.Stmt
+}
+
+// prepare returns q prepared in the transaction, once, or nil where the
+// dialect does not cache statements (pgx caches them per connection).
+func (tx *Tx) prepare(q string) (*sql.Stmt, error) {
+	if tx.tx == nil || !tx.db.Dialect.CacheStatements {
+		return nil, nil
+	}
+	if st, ok := tx.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := tx.tx.PrepareContext(tx.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+	tx.stmts[q] = st
+	return st, nil
 }
 
 // querier is what runs statements: the transaction, or the pool itself
@@ -50,7 +73,13 @@ func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
 	tx.db.debugSQL("exec", q)
-	return tx.q().ExecContext(tx.ctx, tx.db.Dialect.Rebind(q), args...)
+	q = tx.db.Dialect.Rebind(q)
+	if st, err := tx.prepare(q); err != nil {
+		return nil, err
+	} else if st != nil {
+		return st.ExecContext(tx.ctx, args...)
+	}
+	return tx.q().ExecContext(tx.ctx, q, args...)
 }
 
 // hotQuery runs one of hotQueries, prepared once, where it was prepared.
@@ -73,7 +102,13 @@ func (tx *Tx) hotExec(q string, args ...any) (sql.Result, error) {
 
 func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
 	tx.db.debugSQL("query", q)
-	return tx.q().QueryContext(tx.ctx, tx.db.Dialect.Rebind(q), args...)
+	q = tx.db.Dialect.Rebind(q)
+	if st, err := tx.prepare(q); err != nil {
+		return nil, err
+	} else if st != nil {
+		return st.QueryContext(tx.ctx, args...)
+	}
+	return tx.q().QueryContext(tx.ctx, q, args...)
 }
 
 func (tx *Tx) t(t time.Time) any { return tx.db.Dialect.Time(t) }
