@@ -19,6 +19,7 @@ build:
 ## test: unit, conformance and end-to-end tests; PostgreSQL ones too when
 ## KEYADM_TEST_POSTGRES holds a server URL (see README)
 test:
+	@[ -n "$$KEYADM_TEST_POSTGRES" ] || echo "KEYADM_TEST_POSTGRES is not set: the PostgreSQL tests skip (see README, Development)"
 	$(GO) test -count=1 ./...
 
 ## lint: gofmt, go vet and staticcheck

@@ -152,7 +152,7 @@ func TestMigrationsAcrossProcesses(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if code, _, errOut := keyadmAt(start, db, "", "list"); code != 0 {
+					if code, _, errOut := keyadmAt(start, db, "", "create", "--name", "first", "-q"); code != 0 {
 						errs <- errOut
 					}
 				}()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -566,6 +567,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, in UpdateInput)
 
 // Revoke revokes keys, all or none. A key already revoked stays as it was.
 func (s *Service) Revoke(ctx context.Context, tenant string, ids []string, reason, actor string) ([]*Key, time.Time, error) {
+	ids = UniqueIDs(ids)
 	if err := ValidateKeyIDs(ids); err != nil {
 		return nil, time.Time{}, err
 	}
@@ -720,6 +722,7 @@ func (s *Service) RevokeStale(ctx context.Context, in SweepInput) (int, error) {
 
 // Delete removes keys, all or none. Their audit events stay.
 func (s *Service) Delete(ctx context.Context, tenant string, ids []string, actor string) ([]*Key, error) {
+	ids = UniqueIDs(ids)
 	if err := ValidateKeyIDs(ids); err != nil {
 		return nil, err
 	}
@@ -730,7 +733,7 @@ func (s *Service) Delete(ctx context.Context, tenant string, ids []string, actor
 			if err != nil {
 				return err
 			}
-			if err := tx.DeleteKey(id); err != nil {
+			if err := tx.DeleteKey(k.ID); err != nil {
 				return err
 			}
 			keys = append(keys, k)
@@ -747,12 +750,9 @@ func (s *Service) Delete(ctx context.Context, tenant string, ids []string, actor
 // rejected before any database read. With a tenant, another tenant's key
 // is unknown, and its use is not recorded.
 func (s *Service) Verify(ctx context.Context, tenant, plaintext string) (*Key, time.Time, error) {
-	k, _, err := s.Check(ctx, plaintext)
+	k, _, err := s.check(ctx, tenant, plaintext)
 	if err != nil {
 		return nil, time.Time{}, err
-	}
-	if tenant != "" && k.TenantID != tenant {
-		return nil, time.Time{}, Rejectf(ReasonUnknown, "key rejected: unknown key")
 	}
 	var now time.Time
 	err = s.Store.Update(ctx, func(tx Tx) error {
@@ -771,6 +771,12 @@ func (s *Service) Verify(ctx context.Context, tenant, plaintext string) (*Key, t
 // every call: no cache can serve a revoked key. The key it returns holds
 // its identity only (see Tx.KeyByHash).
 func (s *Service) Check(ctx context.Context, plaintext string) (*Key, time.Time, error) {
+	return s.check(ctx, "", plaintext)
+}
+
+// check verifies a key; with a tenant, another tenant's key is unknown,
+// whatever its state, so nothing of it is revealed.
+func (s *Service) check(ctx context.Context, tenant, plaintext string) (*Key, time.Time, error) {
 	secret, err := ParseSecret(plaintext)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -782,7 +788,7 @@ func (s *Service) Check(ctx context.Context, plaintext string) (*Key, time.Time,
 		now = tx.Now()
 		var tenantEnabled, globalEnabled *string
 		k, tenantEnabled, globalEnabled, err = tx.KeyByHash(secret.Hash())
-		if ErrorCode(err) == ENOTFOUND {
+		if ErrorCode(err) == ENOTFOUND || (err == nil && tenant != "" && k.TenantID != tenant) {
 			return Rejectf(ReasonUnknown, "key rejected: unknown key")
 		} else if err != nil {
 			return err
@@ -946,6 +952,19 @@ func appendEvent(tx Tx, actor, action string, k *Key, details map[string]any) er
 
 func appendConfigEvent(tx Tx, actor, action, tenant string, details map[string]any) error {
 	return tx.AppendEvent(&AuditEvent{Time: tx.Now(), Actor: actor, Action: action, TenantID: tenant, Details: details})
+}
+
+// UniqueIDs returns ids without repeats (case-insensitive), in order.
+func UniqueIDs(ids []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if k := strings.ToLower(id); !seen[k] {
+			seen[k] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // ValidateKeyIDs checks a list of key ids: at least one, each a UUID.

@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/output"
 )
+
+// errMore stops a stream once the page is full.
+var errMore = errors.New("more")
 
 func newAuditCmd(f *Factory) *cobra.Command {
 	var q apikey.EventQuery
@@ -42,14 +48,30 @@ key.revoke, key.delete, key.rotate, config.set, config.unset.`,
 				t := now.Add(-*since)
 				q.Since = &t
 			}
+			limit := q.Limit
+			if limit > 0 {
+				q.Limit++ // one more tells whether the limit cut the trail
+			}
 			list := output.NewList(f.Printer(), output.EventList)
 			err = svc.Events(ctx, q, func(e *apikey.AuditEvent) error {
+				if limit > 0 && list.Count() == limit {
+					return errMore
+				}
 				return list.Add(output.NewEventRecord(e, now))
 			})
-			if err != nil {
+			more := errors.Is(err, errMore)
+			if err != nil && !more {
 				return err
 			}
-			return list.Close()
+			if err := list.Close(); err != nil {
+				return err
+			}
+			if more {
+				f.IO.Notice(fmt.Sprintf("Showing the newest %d events; more match: raise --limit, or --limit 0 for all.", limit))
+			} else if list.Count() == 0 && f.Printer().Format == output.Table && !f.Printer().Quiet {
+				f.IO.Notice("No events found.")
+			}
+			return nil
 		},
 	}
 	fl := cmd.Flags()

@@ -67,7 +67,7 @@ func newConfigSetCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			svc, err := f.Service(ctx)
+			svc, err := f.CreatingService(ctx)
 			if err != nil {
 				return err
 			}
@@ -95,7 +95,7 @@ func newConfigUnsetCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			svc, err := f.Service(ctx)
+			svc, err := f.CreatingService(ctx)
 			if err != nil {
 				return err
 			}

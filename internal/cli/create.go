@@ -63,7 +63,7 @@ hash; keyadm cannot show it again. Save it now.`,
 
 func runCreate(cmd *cobra.Command, opts *CreateOptions) error {
 	ctx := cmd.Context()
-	svc, err := opts.F.Service(ctx)
+	svc, err := opts.F.CreatingService(ctx)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ processes starting at once are safe. These commands show and apply them explicit
 		Short: "Show the schema version and each migration",
 		Args:  args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := f.openStore(cmd.Context(), false)
+			db, err := f.openStore(cmd.Context(), false, false)
 			if err != nil {
 				return err
 			}
@@ -37,7 +37,7 @@ processes starting at once are safe. These commands show and apply them explicit
 		Short: "Apply pending migrations",
 		Args:  args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := f.openStore(cmd.Context(), false)
+			db, err := f.openStore(cmd.Context(), false, true)
 			if err != nil {
 				return err
 			}

@@ -75,6 +75,7 @@ On a terminal keyadm asks first; elsewhere it needs --yes.`,
   keyadm revoke --unused-for 90d --tenant acme --yes --reason stale`,
 		Args: args(0, -1, "key IDs, or --unused-for"),
 		RunE: func(cmd *cobra.Command, ids []string) error {
+			ids = apikey.UniqueIDs(ids)
 			ctx := cmd.Context()
 			actor, err := f.Actor()
 			if err != nil {
@@ -214,6 +215,7 @@ events that name them stay. To stop a key working and keep its record, revoke it
 		Example: `  keyadm delete ID --yes`,
 		Args:    args(1, -1, "one or more key IDs"),
 		RunE: func(cmd *cobra.Command, ids []string) error {
+			ids = apikey.UniqueIDs(ids)
 			ctx := cmd.Context()
 			actor, err := f.Actor()
 			if err != nil {

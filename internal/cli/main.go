@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -59,8 +60,11 @@ func message(err error) string {
 		return ae.Message
 	}
 	var ue *usageError
-	if errors.As(err, &ue) || errors.Is(err, errCancelled) || isCobraUsage(err) {
+	if errors.As(err, &ue) || errors.Is(err, errCancelled) {
 		return err.Error()
+	}
+	if isCobraUsage(err) {
+		return cobraMessage(err.Error())
 	}
 	if errors.Is(err, context.Canceled) {
 		return "interrupted"
@@ -88,6 +92,39 @@ func ExitCode(err error) int {
 		return ExitRejected
 	}
 	return ExitFailure
+}
+
+var (
+	flagGroupRE  = regexp.MustCompile(`^if any flags in the group \[([^\]]*)\] are set none of the others can be`)
+	requiredRE   = regexp.MustCompile(`^required flag\(s\) (.*) not set`)
+	badFlagArgRE = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: .*`)
+)
+
+// cobraMessage rewrites cobra's own usage errors as keyadm says things:
+// one line, naming the flags, with where to look.
+func cobraMessage(msg string) string {
+	if m := flagGroupRE.FindStringSubmatch(msg); m != nil {
+		flags := strings.Fields(m[1])
+		for i, f := range flags {
+			flags[i] = "--" + f
+		}
+		return "give only one of " + strings.Join(flags, ", ")
+	}
+	if m := requiredRE.FindStringSubmatch(msg); m != nil {
+		names := strings.Split(strings.ReplaceAll(m[1], `"`, ""), ", ")
+		for i, n := range names {
+			names[i] = "--" + n
+		}
+		return "missing " + strings.Join(names, ", ") + " (see --help)"
+	}
+	if m := badFlagArgRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("invalid value %q for %s", m[1], strings.TrimPrefix(m[2], "-"+string(m[2][1])+", "))
+	}
+	// "unknown command "x" for "keyadm"\n\nDid you mean this?\n\tlist\n"
+	if head, rest, ok := strings.Cut(msg, "\n\nDid you mean this?"); ok {
+		return head + "; did you mean " + strings.Join(strings.Fields(rest), " or ") + "?"
+	}
+	return msg
 }
 
 // isCobraUsage recognises the usage errors cobra makes itself.

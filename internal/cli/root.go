@@ -68,7 +68,7 @@ A key's secret is shown once, when it is created; only its SHA-256 is stored.`,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return f.init(cmd) },
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErrorf(c, "%v", err)
+		return usageErrorf(c, "%s", cobraMessage(err.Error()))
 	})
 	pf := root.PersistentFlags()
 	pf.String(keyDB, "", "database: a SQLite path, sqlite://PATH or postgres://… (env KEYADM_DB; default $XDG_DATA_HOME/keyadm/keyadm.db)")
@@ -202,12 +202,12 @@ func (f *Factory) dbURL() (string, error) {
 	return filepath.Join(dir, "keyadm", "keyadm.db"), nil
 }
 
-// Store opens the database on first use and applies pending migrations.
-func (f *Factory) Store(ctx context.Context) (*sqlstore.DB, error) {
-	return f.openStore(ctx, true)
-}
-
-func (f *Factory) openStore(ctx context.Context, migrate bool) (*sqlstore.DB, error) {
+// openStore opens the database on first use, applying pending migrations
+// when migrate is set. Only commands that create (create, config set and
+// unset, db migrate, serve) make a new SQLite file where --db names none;
+// the others say there is no database, since a typo in --db would
+// otherwise answer from a new, empty one.
+func (f *Factory) openStore(ctx context.Context, migrate, mayCreate bool) (*sqlstore.DB, error) {
 	if f.db != nil {
 		return f.db, nil
 	}
@@ -217,10 +217,11 @@ func (f *Factory) openStore(ctx context.Context, migrate bool) (*sqlstore.DB, er
 	}
 	f.log.Debug("opening database", "url", store.Redact(u), "migrate", migrate)
 	db, err := store.Open(ctx, u, store.Options{
-		Migrate: migrate,
-		Now:     f.Now,
-		Log:     f.log,
-		Warn:    func(msg string) { fmt.Fprintln(f.IO.ErrOut, "keyadm: warning: "+msg) },
+		Migrate:   migrate,
+		MustExist: !mayCreate && f.v.GetString(keyDB) != "",
+		Now:       f.Now,
+		Log:       f.log,
+		Warn:      func(msg string) { fmt.Fprintln(f.IO.ErrOut, "keyadm: warning: "+msg) },
 	})
 	if err != nil {
 		return nil, err
@@ -230,9 +231,18 @@ func (f *Factory) openStore(ctx context.Context, migrate bool) (*sqlstore.DB, er
 	return db, nil
 }
 
-// Service is the domain service on the store.
+// Service is the domain service on an existing database (see openStore).
 func (f *Factory) Service(ctx context.Context) (*apikey.Service, error) {
-	db, err := f.Store(ctx)
+	return f.service(ctx, false)
+}
+
+// CreatingService is Service for commands that may start a new database.
+func (f *Factory) CreatingService(ctx context.Context) (*apikey.Service, error) {
+	return f.service(ctx, true)
+}
+
+func (f *Factory) service(ctx context.Context, mayCreate bool) (*apikey.Service, error) {
+	db, err := f.openStore(ctx, true, mayCreate)
 	if err != nil {
 		return nil, err
 	}

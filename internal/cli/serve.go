@@ -83,7 +83,7 @@ signal stops at once). One log line per request goes to stderr, never a key.`,
 func runServe(cmd *cobra.Command, opts *ServeOptions) error {
 	ctx := cmd.Context()
 	f := opts.F
-	svc, err := f.Service(ctx)
+	svc, err := f.CreatingService(ctx)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,8 @@ type Options struct {
 	Warn func(string)
 	// Log hears what the store does, at debug level.
 	Log *slog.Logger
+	// MustExist refuses to create a new SQLite file.
+	MustExist bool
 }
 
 // OpenTimeout bounds connecting to a server and checking it answers.
@@ -43,12 +45,12 @@ func Open(ctx context.Context, dbURL string, opts Options) (*sqlstore.DB, error)
 		db, err = postgres.Open(openCtx, dbURL)
 		cancel()
 	case strings.HasPrefix(dbURL, "sqlite://"):
-		db, err = sqlite.Open(strings.TrimPrefix(dbURL, "sqlite://"), sqlite.Options{Warn: opts.Warn})
+		db, err = sqlite.Open(strings.TrimPrefix(dbURL, "sqlite://"), sqlite.Options{Warn: opts.Warn, MustExist: opts.MustExist})
 	case strings.Contains(dbURL, "://"):
 		scheme, _, _ := strings.Cut(dbURL, "://")
 		return nil, apikey.Errorf(apikey.EINVALID, "unsupported database scheme %q: use a SQLite path, sqlite://PATH or postgres://…", scheme)
 	default:
-		db, err = sqlite.Open(dbURL, sqlite.Options{Warn: opts.Warn})
+		db, err = sqlite.Open(dbURL, sqlite.Options{Warn: opts.Warn, MustExist: opts.MustExist})
 	}
 	if err != nil {
 		return nil, err

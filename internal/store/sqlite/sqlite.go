@@ -31,6 +31,8 @@ var migrationFiles embed.FS
 type Options struct {
 	// Warn receives warnings, such as a database readable by others.
 	Warn func(string)
+	// MustExist refuses to create the file (or its folder).
+	MustExist bool
 }
 
 // busyTimeout is how long a writer waits for another process's write lock
@@ -114,6 +116,11 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 // so the database is private from the first byte, and warns when an
 // existing one is readable by others.
 func prepareFile(path string, opts Options) error {
+	if opts.MustExist {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return unavailable(path, "no database there: check --db (or KEYADM_DB); keyadm create starts a new one")
+		}
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return unavailable(path, "cannot create folder: %v", err)

@@ -122,6 +122,11 @@ func (db *DB) run(ctx context.Context, kind string, pool *sql.DB, opts *sql.TxOp
 	}()
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			// Cancelled: whatever the driver made of it (a closed
+			// statement, a broken connection), nothing was committed.
+			return ctxErr
+		}
 		db.debug("transaction rolled back", "kind", kind, "cause", apikey.ErrorCode(err))
 		return db.formatError(err)
 	}

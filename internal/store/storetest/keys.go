@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,6 +160,18 @@ func (s *Suite) TestTenantScope(t *testing.T) {
 	}
 	if n := len(e.events(apikey.EventQuery{})); n != 1 {
 		t.Fatalf("%d events, want only the create", n)
+	}
+	// Verify in another tenant reveals nothing of the key, whatever its
+	// state: it is unknown, not revoked, expired or disabled.
+	if _, _, err := e.svc.Revoke(e.ctx, "tenant-b", []string{id, id}, "", "x"); err != nil {
+		t.Fatalf("revoke with a repeated id: %v", err)
+	}
+	_, _, err = e.svc.Verify(e.ctx, "tenant-a", b.Secret.String())
+	if apikey.ErrorReason(err) != apikey.ReasonUnknown || strings.Contains(apikey.ErrorMessage(err), id) {
+		t.Fatalf("verify in tenant-a of b's revoked key: %v", err)
+	}
+	if _, err := e.svc.Delete(e.ctx, "", []string{strings.ToUpper(id), id}, "x"); err != nil {
+		t.Fatalf("delete with a repeated, upper-case id: %v", err)
 	}
 }
 
