@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -49,7 +50,7 @@ the tenant's default expiry. Rotation is not blocked by max_keys_per_user.`,
 			if p.Format == output.Table && !p.Quiet {
 				old := "is revoked now"
 				if r.Old.RevokedAt == nil {
-					old = "expires " + output.Relative(r.Old.ExpiresAt, r.Key.CreatedAt) + " (" + output.Timestamp(*r.Old.ExpiresAt) + ")"
+					old = "expires " + output.Relative(r.Old.ExpiresAt, r.Key.CreatedAt) + " (" + r.Old.ExpiresAt.UTC().Format(time.RFC3339) + ")"
 				}
 				f.IO.Notice(fmt.Sprintf("Rotated %s: the old key %s. Save the new key now: it is shown only once.", r.Old.ID, old))
 			}
