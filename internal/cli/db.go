@@ -19,7 +19,7 @@ processes starting at once are safe. These commands show and apply them explicit
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
-		Short: "Show the schema version and each migration",
+		Short: "Show the schema version and how many migrations are pending (-o json lists each)",
 		Args:  args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			db, err := f.openStore(cmd.Context(), false, false)

@@ -252,7 +252,11 @@ func printChanged(f *Factory, keys []*apikey.Key, now time.Time, verb string) er
 	}
 	if p.Format == output.Table {
 		for _, k := range keys {
-			fmt.Fprintf(f.IO.Out, "%s key %s (%s)\n", verb, k.ID, output.Sanitize(k.Name))
+			v := verb
+			if verb == "Revoked" && k.RevokedAt != nil && !k.RevokedAt.Equal(now) {
+				v = "Already revoked" // kept as it was: no new event
+			}
+			fmt.Fprintf(f.IO.Out, "%s key %s (%s)\n", v, k.ID, output.Sanitize(k.Name))
 		}
 		return nil
 	}
