@@ -26,9 +26,12 @@ the tenant's default expiry. Rotation is not blocked by max_keys_per_user.`,
   keyadm rotate ID --grace 0      # the old key stops working now`,
 		Args: args(1, 1, "one key ID"),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			d, err := apikey.ParseDuration(grace)
-			if err != nil {
-				return apikey.Errorf(apikey.EINVALID, "--grace: %s", apikey.ErrorMessage(err))
+			d := apikey.DefaultGrace
+			if cmd.Flags().Changed("grace") {
+				var err error
+				if d, err = apikey.ParseDuration(grace); err != nil {
+					return apikey.Errorf(apikey.EINVALID, "--grace: %s", apikey.ErrorMessage(err))
+				}
 			}
 			actor, err := f.Actor()
 			if err != nil {
@@ -57,6 +60,6 @@ the tenant's default expiry. Rotation is not blocked by max_keys_per_user.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&grace, "grace", "24h", "how long the old key keeps working; 0 revokes it now")
+	cmd.Flags().StringVar(&grace, "grace", "", "how long the old key keeps working (default 24h); 0 revokes it now")
 	return cmd
 }

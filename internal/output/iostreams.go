@@ -55,12 +55,6 @@ func (s *IOStreams) SetTTY(in, out bool, width int) {
 	s.inTTY, s.outTTY, s.errTTY, s.width = in, out, out, width
 }
 
-// IsStdoutTTY reports whether standard output is a terminal.
-func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }
-
-// IsStdinTTY reports whether standard input is a terminal.
-func (s *IOStreams) IsStdinTTY() bool { return s.inTTY }
-
 // CanPrompt reports whether a person can answer a question.
 func (s *IOStreams) CanPrompt() bool { return s.inTTY && (s.errTTY || s.outTTY) }
 
