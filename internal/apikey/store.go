@@ -32,6 +32,11 @@ type Tx interface {
 	InsertKeys(keys []*Key, hashes [][]byte) error
 	// GetKey finds a key by id; tenant "" matches any tenant.
 	GetKey(id, tenant string) (*Key, error)
+	// GetKeys finds the keys of those ids that exist (in the tenant, if
+	// given), in one read, in no particular order.
+	GetKeys(ids []string, tenant string) ([]*Key, error)
+	// RevokeKeys revokes the keys of those ids not yet revoked, in one write.
+	RevokeKeys(ids []string, at time.Time, by string, reason *string) error
 	// KeyByHash finds a key by the hash of its secret, with the
 	// api_keys_enabled values set for its tenant and globally (nil where
 	// not set), in one read: verification is the hot path. The key holds
@@ -50,6 +55,7 @@ type Tx interface {
 	SetConfig(tenant, name, value string) error
 	UnsetConfig(tenant, name string) (bool, error)
 	AppendEvent(e *AuditEvent) error
+	AppendEvents(events []*AuditEvent) error
 	EachEvent(q EventQuery, fn func(*AuditEvent) error) error
 }
 

@@ -475,17 +475,90 @@ func (tx *Tx) UnsetConfig(tenant, name string) (bool, error) {
 
 // AppendEvent appends an audit event.
 func (tx *Tx) AppendEvent(e *apikey.AuditEvent) error {
-	details, err := json.Marshal(e.Details)
-	if err != nil {
-		return err
+	return tx.AppendEvents([]*apikey.AuditEvent{e})
+}
+
+// AppendEvents appends audit events with multi-row INSERTs.
+func (tx *Tx) AppendEvents(events []*apikey.AuditEvent) error {
+	for start := 0; start < len(events); start += insertRows {
+		end := min(start+insertRows, len(events))
+		rows := make([]string, 0, end-start)
+		args := make([]any, 0, (end-start)*6)
+		for _, e := range events[start:end] {
+			details, err := json.Marshal(e.Details)
+			if err != nil {
+				return err
+			}
+			var tenant *string
+			if e.TenantID != "" {
+				tenant = &e.TenantID
+			}
+			rows = append(rows, `(?, ?, ?, ?, ?, ?)`)
+			args = append(args, tx.t(e.Time), e.Actor, e.Action, tenant, e.KeyID, string(details))
+		}
+		_, err := tx.exec(`INSERT INTO audit_events (at, actor, action, tenant_id, key_id, details) VALUES `+
+			strings.Join(rows, ", "), args...)
+		if err != nil {
+			return err
+		}
 	}
-	var tenant *string
-	if e.TenantID != "" {
-		tenant = &e.TenantID
+	return nil
+}
+
+// GetKeys finds many keys by id in one query per few hundred ids.
+func (tx *Tx) GetKeys(ids []string, tenant string) ([]*apikey.Key, error) {
+	var keys []*apikey.Key
+	for start := 0; start < len(ids); start += insertRows {
+		chunk := ids[start:min(start+insertRows, len(ids))]
+		args := make([]any, 0, len(chunk)+1)
+		for _, id := range chunk {
+			args = append(args, strings.ToLower(id))
+		}
+		q := `SELECT ` + keyColumns + ` FROM api_keys k WHERE k.id IN (` + placeholders(len(chunk)) + `)`
+		if tenant != "" {
+			q += ` AND k.tenant_id = ?`
+			args = append(args, tenant)
+		}
+		rows, err := tx.query(q, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			k, err := scanKey(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	_, err = tx.exec(`INSERT INTO audit_events (at, actor, action, tenant_id, key_id, details)
-		VALUES (?, ?, ?, ?, ?, ?)`, tx.t(e.Time), e.Actor, e.Action, tenant, e.KeyID, string(details))
-	return err
+	return keys, nil
+}
+
+// RevokeKeys revokes many keys in one statement per few hundred ids.
+func (tx *Tx) RevokeKeys(ids []string, at time.Time, by string, reason *string) error {
+	for start := 0; start < len(ids); start += insertRows {
+		chunk := ids[start:min(start+insertRows, len(ids))]
+		args := []any{tx.t(at), by, reason, tx.t(at)}
+		for _, id := range chunk {
+			args = append(args, strings.ToLower(id))
+		}
+		_, err := tx.exec(`UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoke_reason = ?, updated_at = ?
+			WHERE revoked_at IS NULL AND id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeholders is n comma-separated ? marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // EachEvent streams audit events, newest first.
