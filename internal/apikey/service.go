@@ -578,27 +578,54 @@ func (s *Service) Revoke(ctx context.Context, tenant string, ids []string, reaso
 	var now time.Time
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		now = tx.Now()
+		found, err := tx.GetKeys(ids, tenant)
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]*Key, len(found))
+		for _, k := range found {
+			byID[k.ID] = k
+		}
+		var fresh []*Key
 		for _, id := range ids {
-			k, err := tx.GetKey(id, tenant)
-			if err != nil {
+			k := byID[strings.ToLower(id)]
+			if k == nil {
+				_, err := tx.GetKey(id, tenant) // the not-found error, worded as everywhere
 				return err
 			}
 			keys = append(keys, k)
-			if k.RevokedAt != nil {
-				continue
-			}
-			k.RevokedAt, k.RevokedBy, k.RevokeReason = &now, &actor, optional(reason)
-			k.UpdatedAt = now
-			if err := tx.SaveKey(k); err != nil {
-				return err
-			}
-			if err := appendEvent(tx, actor, ActionKeyRevoke, k, map[string]any{"reason": k.RevokeReason}); err != nil {
-				return err
+			if k.RevokedAt == nil {
+				fresh = append(fresh, k)
 			}
 		}
-		return nil
+		return revokeKeys(tx, fresh, now, actor, reason, nil)
 	})
 	return keys, now, err
+}
+
+// revokeKeys revokes keys not yet revoked in one write, with one event
+// each (the reason, plus details), and updates them to match.
+func revokeKeys(tx Tx, keys []*Key, now time.Time, actor, reason string, details map[string]any) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(keys))
+	events := make([]*AuditEvent, 0, len(keys))
+	for _, k := range keys {
+		k.RevokedAt, k.RevokedBy, k.RevokeReason = &now, &actor, optional(reason)
+		k.UpdatedAt = now
+		d := map[string]any{"reason": k.RevokeReason}
+		for name, v := range details {
+			d[name] = v
+		}
+		id := k.ID
+		events = append(events, &AuditEvent{Time: now, Actor: actor, Action: ActionKeyRevoke, TenantID: k.TenantID, KeyID: &id, Details: d})
+		ids = append(ids, k.ID)
+	}
+	if err := tx.RevokeKeys(ids, now, actor, optional(reason)); err != nil {
+		return err
+	}
+	return tx.AppendEvents(events)
 }
 
 // SweepInput describes a revocation of stale keys: every active key not
@@ -687,27 +714,12 @@ func (s *Service) RevokeStale(ctx context.Context, in SweepInput) (int, error) {
 			if err != nil {
 				return err
 			}
-			var ids []string
-			var events []*AuditEvent
 			for _, k := range keys {
-				if k.StatusAt(now) != StatusActive || (k.LastUsedAt != nil && !k.LastUsedAt.Before(cutoff)) {
-					continue
+				if k.StatusAt(now) == StatusActive && (k.LastUsedAt == nil || k.LastUsedAt.Before(cutoff)) {
+					revoked = append(revoked, k)
 				}
-				k.RevokedAt, k.RevokedBy, k.RevokeReason = &now, &in.Actor, optional(in.Reason)
-				k.UpdatedAt = now
-				id := k.ID
-				events = append(events, &AuditEvent{Time: now, Actor: in.Actor, Action: ActionKeyRevoke, TenantID: k.TenantID, KeyID: &id,
-					Details: map[string]any{"reason": k.RevokeReason, "unusedFor": FormatDuration(in.UnusedFor)}})
-				ids = append(ids, k.ID)
-				revoked = append(revoked, k)
 			}
-			if len(ids) == 0 {
-				return nil
-			}
-			if err := tx.RevokeKeys(ids, now, in.Actor, optional(in.Reason)); err != nil {
-				return err
-			}
-			return tx.AppendEvents(events)
+			return revokeKeys(tx, revoked, now, in.Actor, in.Reason, map[string]any{"unusedFor": FormatDuration(in.UnusedFor)})
 		})
 		if err != nil {
 			return done, err
