@@ -598,20 +598,38 @@ func (s *Service) Revoke(ctx context.Context, tenant string, ids []string, reaso
 				fresh = append(fresh, k)
 			}
 		}
-		return revokeKeys(tx, fresh, now, actor, reason, nil)
+		_, err = revokeKeys(tx, fresh, now, actor, reason, nil)
+		return err
 	})
 	return keys, now, err
 }
 
 // revokeKeys revokes keys not yet revoked in one write, with one event
-// each (the reason, plus details), and updates them to match.
-func revokeKeys(tx Tx, keys []*Key, now time.Time, actor, reason string, details map[string]any) error {
+// for each key it revoked (the reason, plus details), updates those keys
+// to match, and returns them: a key another writer revoked meanwhile is
+// left, without an event.
+func revokeKeys(tx Tx, keys []*Key, now time.Time, actor, reason string, details map[string]any) ([]*Key, error) {
 	if len(keys) == 0 {
-		return nil
+		return nil, nil
 	}
 	ids := make([]string, 0, len(keys))
-	events := make([]*AuditEvent, 0, len(keys))
 	for _, k := range keys {
+		ids = append(ids, k.ID)
+	}
+	revoked, err := tx.RevokeKeys(ids, now, actor, optional(reason))
+	if err != nil {
+		return nil, err
+	}
+	done := make(map[string]bool, len(revoked))
+	for _, id := range revoked {
+		done[id] = true
+	}
+	var out []*Key
+	var events []*AuditEvent
+	for _, k := range keys {
+		if !done[k.ID] {
+			continue
+		}
 		k.RevokedAt, k.RevokedBy, k.RevokeReason = &now, &actor, optional(reason)
 		k.UpdatedAt = now
 		d := map[string]any{"reason": k.RevokeReason}
@@ -620,12 +638,9 @@ func revokeKeys(tx Tx, keys []*Key, now time.Time, actor, reason string, details
 		}
 		id := k.ID
 		events = append(events, &AuditEvent{Time: now, Actor: actor, Action: ActionKeyRevoke, TenantID: k.TenantID, KeyID: &id, Details: d})
-		ids = append(ids, k.ID)
+		out = append(out, k)
 	}
-	if err := tx.RevokeKeys(ids, now, actor, optional(reason)); err != nil {
-		return err
-	}
-	return tx.AppendEvents(events)
+	return out, tx.AppendEvents(events)
 }
 
 // SweepInput describes a revocation of stale keys: every active key not
@@ -708,18 +723,19 @@ func (s *Service) RevokeStale(ctx context.Context, in SweepInput) (int, error) {
 		// One read, one write and one insert of events per batch: a
 		// round trip per key made a sweep slow on a networked server.
 		err := s.Store.Update(ctx, func(tx Tx) error {
-			revoked = revoked[:0]
 			now := tx.Now()
 			keys, err := tx.GetKeys(batch, in.TenantID) // a key deleted meanwhile is simply absent
 			if err != nil {
 				return err
 			}
+			var stale []*Key
 			for _, k := range keys {
 				if k.StatusAt(now) == StatusActive && (k.LastUsedAt == nil || k.LastUsedAt.Before(cutoff)) {
-					revoked = append(revoked, k)
+					stale = append(stale, k)
 				}
 			}
-			return revokeKeys(tx, revoked, now, in.Actor, in.Reason, map[string]any{"unusedFor": FormatDuration(in.UnusedFor)})
+			revoked, err = revokeKeys(tx, stale, now, in.Actor, in.Reason, map[string]any{"unusedFor": FormatDuration(in.UnusedFor)})
+			return err
 		})
 		if err != nil {
 			return done, err

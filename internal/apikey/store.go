@@ -35,8 +35,9 @@ type Tx interface {
 	// GetKeys finds the keys of those ids that exist (in the tenant, if
 	// given), in one read, in no particular order.
 	GetKeys(ids []string, tenant string) ([]*Key, error)
-	// RevokeKeys revokes the keys of those ids not yet revoked, in one write.
-	RevokeKeys(ids []string, at time.Time, by string, reason *string) error
+	// RevokeKeys revokes the keys of those ids not yet revoked, in one
+	// write, and returns the ids it revoked.
+	RevokeKeys(ids []string, at time.Time, by string, reason *string) ([]string, error)
 	// KeyByHash finds a key by the hash of its secret, with the
 	// api_keys_enabled values set for its tenant and globally (nil where
 	// not set), in one read: verification is the hot path. The key holds

@@ -539,21 +539,36 @@ func (tx *Tx) GetKeys(ids []string, tenant string) ([]*apikey.Key, error) {
 	return keys, nil
 }
 
-// RevokeKeys revokes many keys in one statement per few hundred ids.
-func (tx *Tx) RevokeKeys(ids []string, at time.Time, by string, reason *string) error {
+// RevokeKeys revokes many keys in one statement per few hundred ids, and
+// returns the ids it revoked: a key another writer revoked meanwhile is
+// not among them.
+func (tx *Tx) RevokeKeys(ids []string, at time.Time, by string, reason *string) ([]string, error) {
+	var done []string
 	for start := 0; start < len(ids); start += insertRows {
 		chunk := ids[start:min(start+insertRows, len(ids))]
 		args := []any{tx.t(at), by, reason, tx.t(at)}
 		for _, id := range chunk {
 			args = append(args, strings.ToLower(id))
 		}
-		_, err := tx.exec(`UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoke_reason = ?, updated_at = ?
-			WHERE revoked_at IS NULL AND id IN (`+placeholders(len(chunk))+`)`, args...)
+		rows, err := tx.query(`UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoke_reason = ?, updated_at = ?
+			WHERE revoked_at IS NULL AND id IN (`+placeholders(len(chunk))+`) RETURNING id`, args...)
 		if err != nil {
-			return err
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			done = append(done, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return done, nil
 }
 
 // placeholders is n comma-separated ? marks.
