@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,4 +26,23 @@ func TestConformance(t *testing.T) {
 		return db
 	}}
 	suite.RunTests(t)
+}
+
+// Every connection of each pool gets its page cache: a large tenant's
+// writes slow down threefold with SQLite's 2 MiB default.
+func TestPageCache(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "keyadm.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for name, pool := range map[string]*sql.DB{"writer": db.RW, "reader": db.RO} {
+		var kib int
+		if err := pool.QueryRow(`PRAGMA cache_size`).Scan(&kib); err != nil {
+			t.Fatal(err)
+		}
+		if kib > -16<<10 {
+			t.Errorf("%s cache_size = %d, want at least 16 MiB (-16384)", name, kib)
+		}
+	}
 }
