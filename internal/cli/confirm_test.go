@@ -84,6 +84,37 @@ func TestConfirmOnTerminal(t *testing.T) {
 	}
 }
 
+// TestConfirmNamesEveryKey: a revoke of several keys names each one
+// before asking, counts those past the first 20, and a "no" revokes none.
+func TestConfirmNamesEveryKey(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	var ids []string
+	for range 23 {
+		ids = append(ids, createKey(t, db))
+	}
+	code, _, errOut := run(t, db, "n\n", true, append([]string{"revoke"}, ids[:3]...)...)
+	if code != ExitUsage || !strings.Contains(errOut, "Revoke these 3 keys:\n") || !strings.Contains(errOut, "Revoke 3 keys? [y/N]") {
+		t.Fatalf("declined revoke of 3: code %d, stderr %q", code, errOut)
+	}
+	for _, id := range ids[:3] {
+		if !strings.Contains(errOut, "  "+id+` ("confirm-me", tenant default)`+"\n") {
+			t.Errorf("the question does not name %s: %q", id, errOut)
+		}
+		if s := status(t, db, id); s != "active" {
+			t.Fatalf("key %s is %s after a declined revoke", id, s)
+		}
+	}
+	code, out, errOut := run(t, db, "y\n", true, append([]string{"revoke"}, ids...)...)
+	if code != 0 || !strings.Contains(errOut, "  … and 3 more\n") || strings.Contains(errOut, ids[20]) {
+		t.Fatalf("revoke of 23: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, id := range ids {
+		if s := status(t, db, id); s != "revoked" {
+			t.Fatalf("key %s is %s after a confirmed revoke", id, s)
+		}
+	}
+}
+
 // TestNoPromptWithoutTerminal: off a terminal, destructive commands never
 // wait for an answer: they need --yes.
 func TestNoPromptWithoutTerminal(t *testing.T) {

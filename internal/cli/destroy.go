@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,20 +39,33 @@ func confirm(cmd *cobra.Command, f *Factory, yes bool, question func() (string, 
 // describeKeys names the keys a destructive command is about to change,
 // and checks that they all exist in scope before asking.
 func describeKeys(ctx context.Context, svc *apikey.Service, tenant, verb string, ids []string) (string, error) {
-	if len(ids) == 1 {
-		k, _, err := svc.Get(ctx, tenant, ids[0])
+	keys := make([]*apikey.Key, 0, len(ids))
+	for _, id := range ids {
+		k, _, err := svc.Get(ctx, tenant, id)
 		if err != nil {
 			return "", err
 		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 1 {
+		k := keys[0]
 		return fmt.Sprintf("%s key %s (%q, tenant %s)?", verb, k.ID, k.Name, k.TenantID), nil
 	}
-	for _, id := range ids {
-		if _, _, err := svc.Get(ctx, tenant, id); err != nil {
-			return "", err
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s these %d keys:\n", verb, len(keys))
+	for i, k := range keys {
+		if i == maxListed && len(keys) > maxListed+1 {
+			fmt.Fprintf(&b, "  … and %d more\n", len(keys)-i)
+			break
 		}
+		fmt.Fprintf(&b, "  %s (%q, tenant %s)\n", k.ID, k.Name, k.TenantID)
 	}
-	return fmt.Sprintf("%s %d keys?", verb, len(ids)), nil
+	fmt.Fprintf(&b, "%s %d keys?", verb, len(keys))
+	return b.String(), nil
 }
+
+// maxListed is how many keys a confirmation names before it counts the rest.
+const maxListed = 20
 
 func newRevokeCmd(f *Factory) *cobra.Command {
 	var reason string
