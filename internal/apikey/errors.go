@@ -40,13 +40,16 @@ func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an application error with the given code.
+// Its message never holds what looks like a secret (see RedactSecrets):
+// messages quote input, and a key pasted where an id or a value belongs
+// must not come back on a terminal or in a CI log.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: RedactSecrets(fmt.Sprintf(format, args...))}
 }
 
 // Rejectf returns an EREJECTED error for the given reason.
 func Rejectf(reason, format string, args ...any) *Error {
-	return &Error{Code: EREJECTED, Reason: reason, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: EREJECTED, Reason: reason, Message: RedactSecrets(fmt.Sprintf(format, args...))}
 }
 
 // ErrorCode returns the code of an application error, or EINTERNAL for any

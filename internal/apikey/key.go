@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"strings"
 )
 
 // Key format: <prefix>_<body><check>. The body is 40 base62 characters from
@@ -147,3 +148,26 @@ func ParseSecret(s string) (Secret, error) {
 func isBase62(c byte) bool {
 	return '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z'
 }
+
+// secretLikeRE matches what may be a key or a long piece of one: a prefix
+// and 16 or more base62 characters, or 40 or more base62 characters alone.
+var secretLikeRE = lazyRegexp(`[a-z][a-z0-9]{1,15}_[0-9A-Za-z]{16,}|[0-9A-Za-z]{40,}`)
+
+// RedactSecrets replaces whatever in s may be a key's secret, or a long
+// piece of one, with "[redacted]" (keeping the prefix, which is not
+// secret), so that a message built from input never echoes a key pasted
+// in the wrong place. A hint (prefix and four characters) stays.
+func RedactSecrets(s string) string {
+	if len(s) < 16 {
+		return s
+	}
+	return secretLikeRE().ReplaceAllStringFunc(s, func(m string) string {
+		if prefix, _, ok := strings.Cut(m, "_"); ok {
+			return prefix + "_[redacted]"
+		}
+		return "[redacted]"
+	})
+}
+
+// looksLikeSecret tells whether s may be a key or a long piece of one.
+func looksLikeSecret(s string) bool { return len(s) >= 16 && secretLikeRE().MatchString(s) }

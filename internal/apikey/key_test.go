@@ -799,3 +799,23 @@ func FuzzParseSecret(f *testing.F) {
 		}
 	})
 }
+
+// TestRedactSecrets: whatever may be a key, or a long piece of one, leaves
+// a message; ids, hints and setting names stay.
+func TestRedactSecrets(t *testing.T) {
+	key := "qapi_Ky9Pf34qY6Nb3wWD25RQ4F5ZR3qa7yEeeby3abP34Oxo48"
+	for _, c := range []struct{ in, want string }{
+		{key, "qapi_[redacted]"},
+		{`invalid value "` + key + `" for key_prefix`, `invalid value "qapi_[redacted]" for key_prefix`},
+		{"truncated " + key[:24] + " paste", "truncated qapi_[redacted] paste"},
+		{"body only " + key[5:], "body only [redacted]"},
+		{"acme2_" + key[5:], "acme2_[redacted]"},
+		{"key 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61 (hint qapi_Ky9P) not found", "key 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61 (hint qapi_Ky9P) not found"},
+		{"max_keys_per_user, api_keys_enabled, max_api_key_expiry, key_prefix", "max_keys_per_user, api_keys_enabled, max_api_key_expiry, key_prefix"},
+		{"short", "short"},
+	} {
+		if got := apikey.RedactSecrets(c.in); got != c.want {
+			t.Errorf("RedactSecrets(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -43,14 +43,20 @@ func Main(f *Factory, args []string) (code int) {
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	var ue *usageError
+	if err != nil && isCobraUsage(err) && !errors.As(err, &ue) {
+		// Cobra's own usage errors (an unknown command, a missing required
+		// flag) say where to look, as keyadm's do.
+		err = usageErrorf(cmd, "%s", cobraMessage(err.Error()))
+	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(f.IO.ErrOut, "keyadm: "+oneLine(message(err)))
+	fmt.Fprintln(f.IO.ErrOut, "keyadm: "+oneLine(apikey.RedactSecrets(message(err))))
 	return ExitCode(err)
 }
 
@@ -115,7 +121,7 @@ func cobraMessage(msg string) string {
 		for i, n := range names {
 			names[i] = "--" + n
 		}
-		return "missing " + strings.Join(names, ", ") + " (see --help)"
+		return "missing " + strings.Join(names, ", ")
 	}
 	if m := badFlagArgRE.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("invalid value %q for %s", m[1], strings.TrimPrefix(m[2], "-"+string(m[2][1])+", "))

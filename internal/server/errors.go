@@ -85,7 +85,8 @@ func describe(err error) (int, problem) {
 	if !ok {
 		code, status = apikey.EINTERNAL, http.StatusInternalServerError
 	}
-	detail := apikey.ErrorMessage(err)
+	// Messages quote input; a key pasted where it does not belong stays out.
+	detail := apikey.RedactSecrets(apikey.ErrorMessage(err))
 	switch code {
 	case apikey.EREJECTED:
 		code = apikey.ErrorReason(err)

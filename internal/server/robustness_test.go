@@ -162,6 +162,32 @@ func TestRequestLogHasNoSecrets(t *testing.T) {
 	})
 }
 
+// TestErrorsEchoNoSecret: a key pasted where an id, a cursor or a value
+// belongs is refused without coming back in the error.
+func TestErrorsEchoNoSecret(t *testing.T) {
+	eachEngine(t, func(t *testing.T, h *harness) {
+		_, admin := h.admin("acme")
+		_, secret := h.key(apikey.CreateInput{TenantID: "acme"})
+		for _, r := range []response{
+			h.do("GET", "/v1/api-keys/"+secret, withKey(admin)),
+			h.do("DELETE", "/v1/api-keys/"+secret, withKey(admin)),
+			h.do("PATCH", "/v1/api-keys/"+secret, withKey(admin), withPatch(`[{"op":"replace","path":"/name","value":"x"}]`)),
+			h.do("GET", "/v1/api-keys?startingAfter="+secret, withKey(admin)),
+			h.do("GET", "/v1/api-keys/configs/"+secret, withKey(admin)),
+			h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"x","expiresIn":"`+secret+`"}`)),
+			h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"x","`+secret+`":1}`)),
+			h.do("PATCH", "/v1/api-keys/configs/acme", withKey(admin), withJSON(`{"key_prefix":"`+secret+`"}`)),
+		} {
+			if r.status < 400 || r.status >= 500 {
+				t.Fatalf("status %d, want a 4xx: %s", r.status, r.body)
+			}
+			if strings.Contains(r.body, secret[5:21]) {
+				t.Fatalf("the error echoes the secret: %s", r.body)
+			}
+		}
+	})
+}
+
 // TestLastUse: uses are coalesced in memory, written at the interval, and
 // written on shutdown when the interval has not come.
 func TestLastUse(t *testing.T) {
