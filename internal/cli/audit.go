@@ -67,7 +67,7 @@ key.revoke, key.delete, key.rotate, config.set, config.unset.`,
 				return err
 			}
 			if more {
-				f.IO.Notice(fmt.Sprintf("Showing the newest %d events; more match: raise --limit, or --limit 0 for all.", limit))
+				f.IO.Notice(fmt.Sprintf("Showing the newest %s; more match: raise --limit, or --limit 0 for all.", count(limit, "event")))
 			} else if list.Count() == 0 && f.Printer().Format == output.Table && !f.Printer().Quiet {
 				f.IO.Notice("No events found.")
 			}

@@ -167,7 +167,9 @@ func runSweep(cmd *cobra.Command, f *Factory, in apikey.SweepInput, yes, dryRun 
 	if in.TenantID != "" {
 		scope = "tenant " + in.TenantID
 	}
-	what := fmt.Sprintf("active keys unused for %s in %s", apikey.FormatDuration(in.UnusedFor), scope)
+	what := func(n int) string {
+		return fmt.Sprintf("%s unused for %s in %s", count(n, "active key"), apikey.FormatDuration(in.UnusedFor), scope)
+	}
 	if dryRun {
 		list := output.NewList(p, output.KeyList)
 		if err := svc.StaleKeys(ctx, in, func(k *apikey.Key, now time.Time) error {
@@ -178,13 +180,13 @@ func runSweep(cmd *cobra.Command, f *Factory, in apikey.SweepInput, yes, dryRun 
 		if err := list.Close(); err != nil {
 			return err
 		}
-		f.IO.Notice(fmt.Sprintf("Dry run: would revoke %d %s; nothing was changed.", list.Count(), what))
+		f.IO.Notice(fmt.Sprintf("Dry run: would revoke %s; nothing was changed.", what(list.Count())))
 		return nil
 	}
 	err = confirm(cmd, f, yes, func() (string, error) {
 		n := 0
 		err := svc.StaleKeys(ctx, in, func(*apikey.Key, time.Time) error { n++; return nil })
-		return fmt.Sprintf("Revoke %d %s?", n, what), err
+		return fmt.Sprintf("Revoke %s?", what(n)), err
 	})
 	if err != nil {
 		return err
@@ -208,13 +210,13 @@ func runSweep(cmd *cobra.Command, f *Factory, in apikey.SweepInput, yes, dryRun 
 		}
 	}
 	if errors.Is(err, context.Canceled) {
-		return apikey.Errorf(apikey.EUNAVAILABLE, "interrupted: revoked %d %s; every batch is either done or untouched, so run it again to finish", n, what)
+		return apikey.Errorf(apikey.EUNAVAILABLE, "interrupted: revoked %s; every batch is either done or untouched, so run it again to finish", what(n))
 	}
 	if err != nil {
-		return fmt.Errorf("revoked %d keys, then: %w", n, err)
+		return fmt.Errorf("revoked %s, then: %w", count(n, "key"), err)
 	}
 	if p.Format == output.Table && !p.Quiet {
-		fmt.Fprintf(f.IO.Out, "Revoked %d %s.\n", n, what)
+		fmt.Fprintf(f.IO.Out, "Revoked %s.\n", what(n))
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func runList(cmd *cobra.Command, opts *ListOptions) error {
 		if opts.Input.Before != "" {
 			opts.F.IO.Notice(fmt.Sprintf("More keys before these: add --before %s for the previous page.", page.Keys[0].ID))
 		} else {
-			opts.F.IO.Notice(fmt.Sprintf("Showing %d keys; more follow: add --after %s for the next page, or --all.", len(page.Keys), page.Keys[len(page.Keys)-1].ID))
+			opts.F.IO.Notice(fmt.Sprintf("Showing %s; more follow: add --after %s for the next page, or --all.", count(len(page.Keys), "key"), page.Keys[len(page.Keys)-1].ID))
 		}
 	} else if len(page.Keys) == 0 && opts.F.Printer().Format == output.Table && !opts.F.Printer().Quiet {
 		opts.F.IO.Notice("No keys found.")

@@ -75,10 +75,10 @@ A key's secret is shown once, when it is created; only its SHA-256 is stored.`,
 	pf.String(keyConfig, "", "config file (env KEYADM_CONFIG; default $XDG_CONFIG_HOME/keyadm/config.yaml)")
 	pf.String(keyTenant, "", "tenant scope (env KEYADM_TENANT; new keys default to \"default\")")
 	pf.String(keyActor, "", "who is acting, for the audit trail (env KEYADM_ACTOR; default the OS user)")
-	pf.StringP(keyOutput, "o", "table", "output format: table, json, yaml or csv")
-	pf.BoolP(keyQuiet, "q", false, "print only the essential: the secret for create, ids for list")
-	pf.Bool(keyNoColor, false, "never colour the output (also NO_COLOR)")
-	pf.Bool(keyDebug, false, "say what keyadm does, step by step, on stderr (never a secret)")
+	pf.StringP(keyOutput, "o", "table", "output format: table, json, yaml or csv (env KEYADM_OUTPUT)")
+	pf.BoolP(keyQuiet, "q", false, "print only the essential: the secret for create, ids for list (env KEYADM_QUIET)")
+	pf.Bool(keyNoColor, false, "never colour the output (env KEYADM_NO_COLOR or NO_COLOR)")
+	pf.Bool(keyDebug, false, "say what keyadm does, step by step, on stderr, never a secret (env KEYADM_DEBUG)")
 	for _, name := range []string{keyDB, keyConfig, keyTenant, keyActor, keyOutput, keyQuiet, keyNoColor, keyDebug} {
 		_ = f.v.BindPFlag(name, pf.Lookup(name))
 	}
@@ -356,4 +356,12 @@ func pathError(err error) error {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// count says how many of a noun: "1 key", "3 keys".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
