@@ -260,7 +260,8 @@ events that name them stay. To stop a key working and keep its record, revoke it
 }
 
 // printChanged reports keys a command changed: a line each in a table,
-// the records in the other formats.
+// the records in the other formats (an object for one key, an array for
+// several).
 func printChanged(f *Factory, keys []*apikey.Key, now time.Time, verb string) error {
 	p := f.Printer()
 	if p.Quiet {
@@ -275,6 +276,10 @@ func printChanged(f *Factory, keys []*apikey.Key, now time.Time, verb string) er
 			fmt.Fprintf(f.IO.Out, "%s key %s (%s)\n", v, k.ID, output.Sanitize(k.Name))
 		}
 		return nil
+	}
+	if len(keys) == 1 {
+		// One key is one object, as show prints it; several are an array.
+		return output.One(p, output.KeyDetail, output.NewKeyRecord(keys[0], now, ""))
 	}
 	list := output.NewList(p, output.KeyList)
 	for _, k := range keys {
