@@ -83,6 +83,9 @@ const (
 	ActionConfigUnset = "config.unset"
 )
 
+// Actions lists every audit action, in the order of a key's life.
+var Actions = []string{ActionKeyCreate, ActionKeyUpdate, ActionKeyRotate, ActionKeyRevoke, ActionKeyDelete, ActionConfigSet, ActionConfigUnset}
+
 // DefaultTenant receives keys created without a tenant.
 const DefaultTenant = "default"
 

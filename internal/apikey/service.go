@@ -953,6 +953,9 @@ func (s *Service) ApplyConfig(ctx context.Context, tenant string, changes []Conf
 
 // Events streams audit events, newest first.
 func (s *Service) Events(ctx context.Context, q EventQuery, fn func(*AuditEvent) error) error {
+	if q.Action != "" && !slices.Contains(Actions, q.Action) {
+		return Errorf(EINVALID, "invalid action %q: want one of %s", q.Action, strings.Join(Actions, ", "))
+	}
 	return s.Store.View(ctx, func(tx Tx) error { return tx.EachEvent(q, fn) })
 }
 
