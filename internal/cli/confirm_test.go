@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -208,5 +209,36 @@ func TestSweepProgress(t *testing.T) {
 	code, out, errOut = runAt(t, later, db, "", false, "revoke", "--unused-for", "30m", "--yes")
 	if code != 0 || errOut != "" || !strings.HasPrefix(out, "Revoked 1 ") {
 		t.Fatalf("sweep on a pipe: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// brokenPipe is a stdout that takes nothing, like a closed pipe or a full disk.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) {
+	return 0, errors.New("write /dev/stdout: no space left on device")
+}
+
+// TestUnprintedSecretNamesItsKey: when the secret of a committed key
+// cannot be printed, the error names the key to revoke, and never the
+// secret; the key is there, never used.
+func TestUnprintedSecretNamesItsKey(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	old := createKey(t, db)
+	for _, args := range [][]string{{"create", "--name", "lost"}, {"rotate", old}} {
+		io, _, errOut := output.Test("")
+		io.Out = brokenPipe{}
+		code := Main(&Factory{IO: io}, append([]string{"--db", db, "--actor", "tester"}, args...))
+		m := regexp.MustCompile(`\Akeyadm: key ([0-9a-f-]{36}) was created, but printing its secret failed \(write /dev/stdout: no space left on device\); nobody has the secret, so revoke the key: keyadm revoke ([0-9a-f-]{36})\n\z`).
+			FindStringSubmatch(errOut.String())
+		if code != ExitFailure || m == nil || m[1] != m[2] {
+			t.Fatalf("%v to a full disk: code %d, stderr %q", args, code, errOut.String())
+		}
+		if s := status(t, db, m[1]); s != "active" {
+			t.Fatalf("the unprinted key %s is %s", m[1], s)
+		}
+		if strings.Contains(errOut.String(), "qapi_") {
+			t.Fatalf("the error holds a secret: %q", errOut.String())
+		}
 	}
 }

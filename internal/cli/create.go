@@ -74,12 +74,23 @@ func runCreate(cmd *cobra.Command, opts *CreateOptions) error {
 	// Committed: only now may the secret be shown.
 	opts.F.Log().Debug("key created and committed", "id", c.Key.ID, "tenant", c.Key.TenantID)
 	p := opts.F.Printer()
-	rec := output.NewKeyRecord(c.Key, c.Key.CreatedAt, c.Secret.String())
-	if err := output.One(p, output.NewKey, rec); err != nil {
+	if err := printNewKey(p, c.Key, c.Secret); err != nil {
 		return err
 	}
 	if p.Format == output.Table && !p.Quiet {
 		opts.F.IO.Notice("Save this key now: it is shown only once, and keyadm stores only its hash.")
+	}
+	return nil
+}
+
+// printNewKey prints a committed key with its secret. When that fails (a
+// closed pipe, a full disk), the key exists and nobody has its secret: the
+// error names the key to revoke rather than leave it to be found later.
+func printNewKey(p *output.Printer, k *apikey.Key, secret apikey.Secret) error {
+	if err := output.One(p, output.NewKey, output.NewKeyRecord(k, k.CreatedAt, secret.String())); err != nil {
+		e := apikey.Errorf(apikey.EUNAVAILABLE, "key %s was created, but printing its secret failed (%v); nobody has the secret, so revoke the key: keyadm revoke %s", k.ID, err, k.ID)
+		e.Err = err
+		return e
 	}
 	return nil
 }

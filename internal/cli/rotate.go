@@ -47,7 +47,7 @@ the tenant's default expiry. Rotation is not blocked by max_keys_per_user.`,
 				return err
 			}
 			p := f.Printer()
-			if err := output.One(p, output.NewKey, output.NewKeyRecord(r.Key, r.Key.CreatedAt, r.Secret.String())); err != nil {
+			if err := printNewKey(p, r.Key, r.Secret); err != nil {
 				return err
 			}
 			if p.Format == output.Table && !p.Quiet {
