@@ -8,7 +8,7 @@ DATE        ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS     := -s -w -X $(PKG)/internal/cli.version=$(VERSION) -X $(PKG)/internal/cli.commit=$(COMMIT) -X $(PKG)/internal/cli.date=$(DATE)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test lint stress bench bench-serve docs release-snapshot release-check clean
+.PHONY: all build test lint stress bench bench-serve docs readme release-snapshot release-check clean
 
 all: build
 
@@ -56,6 +56,11 @@ bench-serve:
 docs:
 	rm -rf docs/cli dist/man
 	$(GO) run ./internal/tools/gendocs -md docs/cli -man dist/man
+
+## readme: run every "$ " command in README.md in a new home folder and write
+## back their real output (needs port 8080 free, curl and jq)
+readme: build
+	$(GO) run ./internal/tools/readmetour -bin bin README.md
 
 GORELEASER_VERSION := v2.15.2
 GORELEASER := $(shell $(GO) env GOPATH)/bin/goreleaser
