@@ -91,7 +91,7 @@ func TestShell(t *testing.T) {
 	defer sh.close()
 	for _, c := range []struct {
 		command, out string
-		code        int
+		code         int
 	}{
 		{"X=kept", "", 0},
 		{"echo $X; echo err >&2", "kept\nerr", 0},
