@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,6 +75,7 @@ func params(t *testing.T, engine string) testscript.Params {
 			env.Setenv("NO_COLOR", "")
 			env.Setenv("KEYADM_ACTOR", "tester")
 			env.Setenv("ENGINE", engine)
+			env.Setenv("GOVERSION", runtime.Version())
 			if engine == "postgres" {
 				u, drop, err := storetest.NewSchema(os.Getenv(storetest.PostgresEnv))
 				if err != nil {

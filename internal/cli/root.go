@@ -90,7 +90,7 @@ A key's secret is shown once, when it is created; only its SHA-256 is stored.`,
 		newCreateCmd(f), newListCmd(f), newShowCmd(f), newUpdateCmd(f), newRevokeCmd(f),
 		newDeleteCmd(f), newRotateCmd(f), newVerifyCmd(f), newConfigCmd(f), newAuditCmd(f), newDBCmd(f),
 		newServeCmd(f),
-		newVersionCmd(),
+		newVersionCmd(f),
 	)
 	root.InitDefaultCompletionCmd()
 	strictGroups(root)
