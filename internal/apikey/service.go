@@ -297,16 +297,21 @@ func (s *Service) Rotate(ctx context.Context, tenant, id string, grace time.Dura
 
 		rotation := map[string]any{"newKeyId": k.ID, "grace": FormatDuration(grace)}
 		if grace == 0 {
-			reason := "rotated to " + k.ID
-			old.RevokedAt, old.RevokedBy, old.RevokeReason = &now, &actor, &reason
+			// A revocation like any other, with its own key.revoke event,
+			// so that the audit trail's revocations are all of them.
+			if _, err := revokeKeys(tx, []*Key{old}, now, actor, "rotated to "+k.ID, map[string]any{"rotatedTo": k.ID}); err != nil {
+				return err
+			}
 			rotation["revokedAt"] = now
-		} else if end := now.Add(grace); old.ExpiresAt == nil || end.Before(*old.ExpiresAt) {
-			rotation["expiresAt"] = map[string]any{"old": old.ExpiresAt, "new": end}
-			old.ExpiresAt = &end
-		}
-		old.UpdatedAt = now
-		if err := tx.SaveKey(old); err != nil {
-			return err
+		} else {
+			if end := now.Add(grace); old.ExpiresAt == nil || end.Before(*old.ExpiresAt) {
+				rotation["expiresAt"] = map[string]any{"old": old.ExpiresAt, "new": end}
+				old.ExpiresAt = &end
+			}
+			old.UpdatedAt = now
+			if err := tx.SaveKey(old); err != nil {
+				return err
+			}
 		}
 		if err := appendEvent(tx, actor, ActionKeyRotate, old, rotation); err != nil {
 			return err

@@ -69,6 +69,17 @@ func (s *Suite) TestRotate(t *testing.T) {
 	if r2.Old.RevokedAt == nil || !r2.Old.RevokedAt.Equal(e.clock.Now()) {
 		t.Fatalf("grace 0 did not revoke: %s", dump(r2.Old))
 	}
+	if stored, _, err := e.svc.Get(e.ctx, "", k.ID); err != nil || dump(stored) != dump(r2.Old) {
+		t.Fatalf("stored %s, %v; returned %s", dump(stored), err, dump(r2.Old))
+	}
+	// The revocation is in the trail as one, with the rotation beside it.
+	if evs := e.events(apikey.EventQuery{KeyID: k.ID, Action: apikey.ActionKeyRevoke}); len(evs) != 1 ||
+		evs[0].Details["rotatedTo"] != r2.Key.ID || evs[0].Details["reason"] != "rotated to "+r2.Key.ID {
+		t.Fatalf("grace 0 revoke events: %+v", evs)
+	}
+	if evs := e.events(apikey.EventQuery{KeyID: k.ID, Action: apikey.ActionKeyRotate}); len(evs) != 1 || evs[0].Details["newKeyId"] != r2.Key.ID {
+		t.Fatalf("grace 0 rotate events: %+v", evs)
+	}
 	_, _, err = e.svc.Verify(e.ctx, "", r.Secret.String())
 	if apikey.ErrorReason(err) != apikey.ReasonRevoked {
 		t.Fatalf("rotated with grace 0, old key: %v", err)
