@@ -45,7 +45,8 @@ func Main(f *Factory, args []string) (code int) {
 	root.SetErr(f.IO.ErrOut)
 	cmd, err := root.ExecuteContextC(ctx)
 	var ue *usageError
-	if err != nil && isCobraUsage(err) && !errors.As(err, &ue) {
+	var ae *apikey.Error
+	if err != nil && !errors.As(err, &ue) && !errors.As(err, &ae) && isCobraUsage(err) {
 		// Cobra's own usage errors (an unknown command, a missing required
 		// flag) say where to look, as keyadm's do.
 		err = usageErrorf(cmd, "%s", cobraMessage(err.Error()))
@@ -69,22 +70,20 @@ func message(err error) string {
 	if errors.As(err, &ue) || errors.Is(err, errCancelled) {
 		return err.Error()
 	}
-	if isCobraUsage(err) {
-		return cobraMessage(err.Error())
-	}
 	if errors.Is(err, context.Canceled) {
 		return "interrupted"
 	}
 	return "internal error: " + err.Error()
 }
 
-// ExitCode maps an error to the documented exit code.
+// ExitCode maps an error to the documented exit code. Cobra's own usage
+// errors arrive as usageErrors (see Main).
 func ExitCode(err error) int {
 	var ue *usageError
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &ue), errors.Is(err, errCancelled), isCobraUsage(err):
+	case errors.As(err, &ue), errors.Is(err, errCancelled):
 		return ExitUsage
 	}
 	switch apikey.ErrorCode(err) {
