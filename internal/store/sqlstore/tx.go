@@ -382,6 +382,10 @@ func (tx *Tx) EachKey(q apikey.ListQuery, fn func(*apikey.Key) error) error {
 	expr, exprArgs := tx.sortExpr(q.Sort.Field, "k", now)
 	if cursor != "" {
 		if _, err := tx.GetKey(cursor, f.TenantID); err != nil {
+			if apikey.ErrorCode(err) == apikey.ENOTFOUND {
+				// A page's last key may have gone since the page was read.
+				return apikey.Errorf(apikey.ENOTFOUND, "page cursor: %s (deleted since the page was read?); start again from the first page", apikey.ErrorMessage(err))
+			}
 			return err
 		}
 		cexpr, cargs := tx.sortExpr(q.Sort.Field, "c", now)
