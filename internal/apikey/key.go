@@ -149,25 +149,52 @@ func isBase62(c byte) bool {
 	return '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z'
 }
 
-// secretLikeRE matches what may be a key or a long piece of one: a prefix
-// and 16 or more base62 characters, or 40 or more base62 characters alone.
-var secretLikeRE = lazyRegexp(`[a-z][a-z0-9]{1,15}_[0-9A-Za-z]{16,}|[0-9A-Za-z]{40,}`)
+// secretLikeRE matches what may be a key or a piece of one: a prefix and 12
+// or more base62 characters, or 24 or more base62 characters alone. Fewer
+// than 12 leave at least 34 of a key's 46 characters (200 bits) unseen.
+var secretLikeRE = lazyRegexp(`[a-z][a-z0-9]{1,15}_[0-9A-Za-z]{12,}|[0-9A-Za-z]{24,}`)
 
-// RedactSecrets replaces whatever in s may be a key's secret, or a long
-// piece of one, with "[redacted]" (keeping the prefix, which is not
-// secret), so that a message built from input never echoes a key pasted
-// in the wrong place. A hint (prefix and four characters) stays.
+// RedactSecrets replaces whatever in s may be a key's secret, or a piece of
+// one, with "[redacted]" (keeping the prefix, which is not secret), so that
+// a message or a log line built from input never shows a key pasted in the
+// wrong place. A run of one kind of character only (all lower-case, say:
+// "billing_synchronisation") is no random secret and stays, and so do hints
+// (a prefix and four characters), UUIDs and setting names.
 func RedactSecrets(s string) string {
-	if len(s) < 16 {
+	if len(s) < 14 {
 		return s
 	}
 	return secretLikeRE().ReplaceAllStringFunc(s, func(m string) string {
-		if prefix, _, ok := strings.Cut(m, "_"); ok {
+		prefix, body, ok := strings.Cut(m, "_")
+		if !ok {
+			body = m
+		}
+		if !mixed(body) {
+			return m
+		}
+		if ok {
 			return prefix + "_[redacted]"
 		}
 		return "[redacted]"
 	})
 }
 
-// looksLikeSecret tells whether s may be a key or a long piece of one.
-func looksLikeSecret(s string) bool { return len(s) >= 16 && secretLikeRE().MatchString(s) }
+// looksLikeSecret tells whether s may be a key or a piece of one.
+func looksLikeSecret(s string) bool { return RedactSecrets(s) != s }
+
+// mixed tells whether s holds at least two of upper-case letters,
+// lower-case letters and digits, as any run of random base62 does.
+func mixed(s string) bool {
+	var upper, lower, digit int
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z':
+			upper = 1
+		case 'a' <= c && c <= 'z':
+			lower = 1
+		case '0' <= c && c <= '9':
+			digit = 1
+		}
+	}
+	return upper+lower+digit >= 2
+}

@@ -813,6 +813,13 @@ func TestRedactSecrets(t *testing.T) {
 		{"key 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61 (hint qapi_Ky9P) not found", "key 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61 (hint qapi_Ky9P) not found"},
 		{"max_keys_per_user, api_keys_enabled, max_api_key_expiry, key_prefix", "max_keys_per_user, api_keys_enabled, max_api_key_expiry, key_prefix"},
 		{"short", "short"},
+		// pieces: 12 characters past the prefix are redacted, 11 are not
+		{"q " + key[:17] + "…", "q qapi_[redacted]…"},
+		{"q " + key[:16] + "…", "q " + key[:16] + "…"},
+		// what is no random secret stays
+		{`show billing_synchronisationservice`, `show billing_synchronisationservice`},
+		{"sqlite /var/lib/keyadm/keyadm_production.db: no database there", "sqlite /var/lib/keyadm/keyadm_production.db: no database there"},
+		{`tenant "acme-corporation-international-holdings"`, `tenant "acme-corporation-international-holdings"`},
 	} {
 		if got := apikey.RedactSecrets(c.in); got != c.want {
 			t.Errorf("RedactSecrets(%q) = %q, want %q", c.in, got, c.want)

@@ -124,7 +124,7 @@ func ValidateID(what, s string) error {
 // apart from a key that does not exist.
 func ValidateKeyID(s string) error {
 	if looksLikeSecret(s) {
-		return Errorf(EINVALID, "invalid key id: that looks like a key's secret, not its id (a UUID); keyadm verify tells whose key a secret is")
+		return Errorf(EINVALID, "invalid key id: that looks like a key's secret, not its id (a UUID); verifying the secret tells whose key it is")
 	}
 	if len(s) != 36 || strings.Count(s, "-") != 4 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return Errorf(EINVALID, "invalid key id %q: want a UUID such as 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61", s)

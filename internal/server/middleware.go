@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -114,7 +113,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			attrs := []slog.Attr{
 				slog.String("method", methodLabel(r.Method)),
 				slog.String("route", route),
-				slog.String("path", clip(scrub(r.URL.Path), 200)),
+				slog.String("path", clip(r.URL.Path, 200)),
 				slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes),
 				slog.Duration("took", took),
@@ -141,16 +140,4 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 	})
-}
-
-// keyLike matches what could be a key (any prefix), so a client that puts
-// one in a URL does not get it written to the log.
-var keyLike = regexp.MustCompile(`[a-z][a-z0-9]{1,15}_[0-9A-Za-z]{8,}`)
-
-// scrub hides anything key-like in text from a client.
-func scrub(s string) string {
-	if !strings.Contains(s, "_") {
-		return s
-	}
-	return keyLike.ReplaceAllString(s, "[redacted]")
 }

@@ -100,8 +100,11 @@ func queryParams(q url.Values, allowed ...string) (map[string]string, error) {
 	return out, nil
 }
 
-// clip shortens client text quoted back in a message.
+// clip shortens client text quoted back in a message or a log line,
+// with anything key-like in it redacted.
 func clip(s string, n int) string {
+	// Redact first: a clipped key is still most of a key.
+	s = apikey.RedactSecrets(s)
 	if len(s) <= n {
 		return s
 	}
