@@ -2,10 +2,8 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -57,14 +55,9 @@ type versionRecord struct {
 }
 
 var versionView = output.View[versionRecord]{
-	Columns: []output.Column[versionRecord]{
-		{Header: "VERSION", Cell: func(r versionRecord) string { return r.Version }},
-		{Header: "COMMIT", Cell: func(r versionRecord) string { return r.Commit }},
-		{Header: "DATE", Cell: func(r versionRecord) string { return r.Date }},
-		{Header: "GO VERSION", Cell: func(r versionRecord) string { return r.GoVersion }},
-		{Header: "PLATFORM", Cell: func(r versionRecord) string { return r.Platform }},
-	},
-	Quiet: func(r versionRecord) string { return r.Version },
+	CSVHeader: []string{"version", "commit", "date", "goVersion", "platform"},
+	CSVRecord: func(r versionRecord) []string { return []string{r.Version, r.Commit, r.Date, r.GoVersion, r.Platform} },
+	Quiet:     func(r versionRecord) string { return r.Version },
 }
 
 func newVersionCmd(f *Factory) *cobra.Command {
@@ -77,35 +70,20 @@ them as a record; -q prints only the version.`,
 		// Skip the root's setup: version reads no config file and opens no
 		// database, only its own flags and KEYADM_OUTPUT / KEYADM_QUIET.
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(*cobra.Command, []string) error {
 			v, c, d := BuildInfo()
 			r := versionRecord{Version: v, Commit: c, Date: d, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-			name, quiet := flagOrEnv(cmd, keyOutput), flagOrEnv(cmd, keyQuiet)
-			format, err := output.ParseFormat(name)
+			// The flags and KEYADM_ variables, through viper; not the file.
+			format, err := output.ParseFormat(f.v.GetString(keyOutput))
 			if err != nil {
 				return err
 			}
-			if format == output.Table && quiet != "true" && quiet != "1" {
+			quiet := f.v.GetBool(keyQuiet)
+			if format == output.Table && !quiet {
 				_, err := fmt.Fprintf(f.IO.Out, "keyadm %s (commit %s, built %s, %s %s)\n", r.Version, r.Commit, r.Date, r.GoVersion, r.Platform)
 				return err
 			}
-			p := &output.Printer{IO: f.IO, Format: format, Quiet: quiet == "true" || quiet == "1"}
-			return output.One(p, versionView, r)
+			return output.One(&output.Printer{IO: f.IO, Format: format, Quiet: quiet}, versionView, r)
 		},
 	}
-}
-
-// flagOrEnv is a global flag's value where viper is not set up: the flag
-// when given, else its KEYADM_ variable.
-func flagOrEnv(cmd *cobra.Command, name string) string {
-	if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
-		return fl.Value.String()
-	}
-	if v, ok := os.LookupEnv("KEYADM_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
-		return v
-	}
-	if fl := cmd.Flags().Lookup(name); fl != nil {
-		return fl.DefValue
-	}
-	return ""
 }
