@@ -299,8 +299,13 @@ func (s *Service) Rotate(ctx context.Context, tenant, id string, grace time.Dura
 		if grace == 0 {
 			// A revocation like any other, with its own key.revoke event,
 			// so that the audit trail's revocations are all of them.
-			if _, err := revokeKeys(tx, []*Key{old}, now, actor, "rotated to "+k.ID, map[string]any{"rotatedTo": k.ID}); err != nil {
+			revoked, err := revokeKeys(tx, []*Key{old}, now, actor, "rotated to "+k.ID, map[string]any{"rotatedTo": k.ID})
+			if err != nil {
 				return err
+			}
+			if len(revoked) == 0 {
+				// Another writer revoked it since it was read: undo the new key.
+				return Errorf(ECONFLICT, "key %s was revoked by another change meanwhile; nothing was rotated", old.ID)
 			}
 			rotation["revokedAt"] = now
 		} else {
@@ -956,10 +961,18 @@ func (s *Service) ApplyConfig(ctx context.Context, tenant string, changes []Conf
 	return cfg, err
 }
 
+// ValidateAction checks an audit action to filter by ("" for any).
+func ValidateAction(action string) error {
+	if action != "" && !slices.Contains(Actions, action) {
+		return Errorf(EINVALID, "invalid action %q: want one of %s", action, strings.Join(Actions, ", "))
+	}
+	return nil
+}
+
 // Events streams audit events, newest first.
 func (s *Service) Events(ctx context.Context, q EventQuery, fn func(*AuditEvent) error) error {
-	if q.Action != "" && !slices.Contains(Actions, q.Action) {
-		return Errorf(EINVALID, "invalid action %q: want one of %s", q.Action, strings.Join(Actions, ", "))
+	if err := ValidateAction(q.Action); err != nil {
+		return err
 	}
 	return s.Store.View(ctx, func(tx Tx) error { return tx.EachEvent(q, fn) })
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,8 +20,7 @@ func newAuditCmd(f *Factory) *cobra.Command {
 		Use:   "audit",
 		Short: "Show the audit trail, newest first",
 		Long: `Show the audit trail: every change to keys and policy, who made it and when,
-newest first. Events of deleted keys stay. Actions: key.create, key.update,
-key.revoke, key.delete, key.rotate, config.set, config.unset.`,
+newest first. Events of deleted keys stay. Actions: ` + strings.Join(apikey.Actions, ", ") + `.`,
 		Example: `  keyadm audit --tenant acme --since 7d
   keyadm audit --key ID -o json`,
 		Args: args(0, 0, "no arguments"),
@@ -33,6 +33,9 @@ key.revoke, key.delete, key.rotate, config.set, config.unset.`,
 				if err := apikey.ValidateKeyID(q.KeyID); err != nil {
 					return err
 				}
+			}
+			if err := apikey.ValidateAction(q.Action); err != nil {
+				return err
 			}
 			if q.Limit < 0 {
 				return apikey.Errorf(apikey.EINVALID, "invalid --limit %d: must be 0 (no limit) or more", q.Limit)
