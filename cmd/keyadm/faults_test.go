@@ -806,3 +806,27 @@ func TestStoredControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretToClosedPipe: a create whose reader has gone (keyadm create |
+// true) does not die silently of SIGPIPE: it says which key to revoke.
+func TestSecretToClosedPipe(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	r, w, err := os.Pipe()
+	must(t, err)
+	must(t, r.Close())
+	cmd := exec.Command("keyadm", "--db", db, "--actor", "tester", "create", "--name", "piped")
+	cmd.Stdout = w
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	must(t, w.Close())
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("create into a closed pipe: %v (want exit 1), stderr %q", err, stderr.String())
+	}
+	m := regexp.MustCompile(`\Akeyadm: key ([0-9a-f-]{36}) was created, but printing its secret failed \(write /dev/stdout: broken pipe\); nobody has the secret, so revoke the key: keyadm revoke ([0-9a-f-]{36})\n\z`).
+		FindStringSubmatch(stderr.String())
+	if m == nil || m[1] != m[2] {
+		t.Fatalf("stderr %q", stderr.String())
+	}
+}

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"os/signal"
+	"syscall"
+
 	"github.com/spf13/cobra"
 
 	"github.com/keyadm/keyadm/internal/apikey"
@@ -87,6 +90,9 @@ func runCreate(cmd *cobra.Command, opts *CreateOptions) error {
 // closed pipe, a full disk), the key exists and nobody has its secret: the
 // error names the key to revoke rather than leave it to be found later.
 func printNewKey(p *output.Printer, k *apikey.Key, secret apikey.Secret) error {
+	// A reader gone (keyadm create | true) must end in that error, not in
+	// SIGPIPE's silent death, which would leave the key unexplained.
+	signal.Ignore(syscall.SIGPIPE)
 	if err := output.One(p, output.NewKey, output.NewKeyRecord(k, k.CreatedAt, secret.String())); err != nil {
 		e := apikey.Errorf(apikey.EUNAVAILABLE, "key %s was created, but printing its secret failed (%v); nobody has the secret, so revoke the key: keyadm revoke %s", k.ID, err, k.ID)
 		e.Err = err
