@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/olekukonko/tablewriter"
@@ -392,13 +394,30 @@ func yamlNode(dec *json.Decoder) (*yaml.Node, error) {
 	}
 }
 
+// yamlString is a string scalar. The encoder quotes by itself a string that
+// YAML 1.2 would read as another type ("true", "012"); the strings YAML 1.1
+// readers (PyYAML, older tools) would read as booleans or sexagesimal
+// numbers ("no", "on", "1:20") are quoted here, as yaml.v3 does when it
+// encodes a Go string; so are strings with control characters.
 func yamlString(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 || yaml11Bool(s) || yaml11Base60().MatchString(s) {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
 }
+
+func yaml11Bool(s string) bool {
+	switch s {
+	case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF":
+		return true
+	}
+	return false
+}
+
+var yaml11Base60 = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
+})
 
 // Sanitize replaces control characters, so nothing stored can move the
 // cursor or rewrite a terminal.

@@ -339,3 +339,27 @@ func TestMachineFormatsKeepText(t *testing.T) {
 		}
 	}
 }
+
+// TestYAMLQuotesWhatOtherReadersMisread: strings a YAML 1.1 reader (PyYAML)
+// would take for booleans or numbers, and strings with line breaks or tabs,
+// are double-quoted; plain text stays plain.
+func TestYAMLQuotesWhatOtherReadersMisread(t *testing.T) {
+	for in, want := range map[string]string{
+		"no":         `name: "no"`,
+		"on":         `name: "on"`,
+		"Y":          `name: "Y"`,
+		"1:20":       `name: "1:20"`,
+		"true":       `name: "true"`,
+		"012":        `name: "012"`,
+		"\t\n":       `name: "\t\n"`,
+		"two\nlines": `name: "two\nlines"`,
+		"billing":    `name: billing`,
+	} {
+		text := write(t, output.YAML, func(p *output.Printer) error {
+			return output.One(p, output.KeyDetail, record(in, "", "", "k", "v", ""))
+		})
+		if !strings.Contains(text, "\n"+want+"\n") {
+			t.Errorf("name %q: no line %s in\n%s", in, want, text)
+		}
+	}
+}
