@@ -36,13 +36,17 @@ func TestPageCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for name, pool := range map[string]*sql.DB{"writer": db.RW, "reader": db.RO} {
+	for _, c := range []struct {
+		name    string
+		pool    *sql.DB
+		wantKiB int
+	}{{"writer", db.RW, 64 << 10}, {"reader", db.RO, 16 << 10}} {
 		var kib int
-		if err := pool.QueryRow(`PRAGMA cache_size`).Scan(&kib); err != nil {
+		if err := c.pool.QueryRow(`PRAGMA cache_size`).Scan(&kib); err != nil {
 			t.Fatal(err)
 		}
-		if kib > -16<<10 {
-			t.Errorf("%s cache_size = %d, want at least 16 MiB (-16384)", name, kib)
+		if kib != -c.wantKiB {
+			t.Errorf("%s cache_size = %d, want %d (%d MiB)", c.name, kib, -c.wantKiB, c.wantKiB>>10)
 		}
 	}
 }
