@@ -76,14 +76,9 @@ func run(readme, bin string) error {
 		return err
 	}
 	defer sh.close()
-	ids := map[string]string{} // an id in the README as it was -> the same key in this run
+	ids := idMap{}
 	out, err := rewrite(string(src), func(command, old string) (string, string, error) {
-		command = uuidRE.ReplaceAllStringFunc(command, func(id string) string {
-			if now, ok := ids[id]; ok {
-				return now
-			}
-			return id
-		})
+		command = ids.apply(command)
 		fmt.Fprintln(os.Stderr, prompt+command)
 		output, code, err := sh.run(command)
 		if err != nil {
@@ -92,12 +87,8 @@ func run(readme, bin string) error {
 		if code != 0 {
 			fmt.Fprintf(os.Stderr, "  (exit %d)\n", code)
 		}
-		if was, now := uuidRE.FindAllString(old, -1), uuidRE.FindAllString(output, -1); len(was) == len(now) {
-			for i, id := range was {
-				if _, seen := ids[id]; !seen {
-					ids[id] = now[i]
-				}
-			}
+		if err := ids.learn(old, output); err != nil {
+			fmt.Fprintf(os.Stderr, "readmetour: warning: %v; later commands naming them keep the old ids\n", err)
 		}
 		return command, strings.ReplaceAll(output, home, shownHome), nil
 	})
@@ -105,6 +96,35 @@ func run(readme, bin string) error {
 		return err
 	}
 	return os.WriteFile(readme, []byte(out), 0o644)
+}
+
+// idMap takes ids in the README as it was to the same keys in this run.
+type idMap map[string]string
+
+// apply puts this run's ids in a command.
+func (m idMap) apply(command string) string {
+	return uuidRE.ReplaceAllStringFunc(command, func(id string) string {
+		if now, ok := m[id]; ok {
+			return now
+		}
+		return id
+	})
+}
+
+// learn pairs the ids of a command's old output with its new output's, in
+// order; when their numbers differ the output changed shape, and nothing
+// is paired.
+func (m idMap) learn(old, output string) error {
+	was, now := uuidRE.FindAllString(old, -1), uuidRE.FindAllString(output, -1)
+	if len(was) != len(now) {
+		return fmt.Errorf("the output held %d ids and now holds %d", len(was), len(now))
+	}
+	for i, id := range was {
+		if _, seen := m[id]; !seen {
+			m[id] = now[i]
+		}
+	}
+	return nil
 }
 
 var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
@@ -202,7 +222,9 @@ func startShell(home, binDir string) (*shell, error) {
 func (s *shell) run(command string) (string, int, error) {
 	// The marker follows a newline of its own, so output without a final
 	// newline still ends before it.
-	script := command + "\nprintf '\\n" + markerPrefix + "%d\\n' $?\n"
+	// Commands read nothing from the shell's own stdin, which carries the
+	// commands that follow.
+	script := "{ " + command + "\n} </dev/null\nprintf '\\n" + markerPrefix + "%d\\n' $?\n"
 	if _, err := io.WriteString(s.stdin, script); err != nil {
 		return "", 0, err
 	}

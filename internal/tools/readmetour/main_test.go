@@ -104,3 +104,39 @@ func TestShell(t *testing.T) {
 		}
 	}
 }
+
+// TestIDMap: ids shown by one command are replaced in later ones, in
+// order, and a change of shape pairs nothing.
+func TestIDMap(t *testing.T) {
+	const a, b = "01a21764-844a-7ad2-8234-e85388a7e431", "01a21764-845d-71b5-b06e-06ac7714f843"
+	const x, y = "01a217b0-c9de-7767-88ae-0805567135fb", "01a217b0-c9de-7053-998b-be5872d1a426"
+	m := idMap{}
+	if err := m.learn("ID: "+a+"\nID: "+b, "ID: "+x+"\nID: "+y); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.apply("keyadm revoke " + b + " " + a + " --yes"); got != "keyadm revoke "+y+" "+x+" --yes" {
+		t.Fatalf("apply: %q", got)
+	}
+	if err := m.learn("ID: "+a, "ID: "+y+"\nID: "+x); err == nil {
+		t.Fatal("a change of shape was paired")
+	}
+	if m[a] != x {
+		t.Fatalf("a pairing moved: %s", m[a])
+	}
+}
+
+// TestShellStdin: a command that reads stdin gets nothing, rather than the
+// commands that follow it.
+func TestShellStdin(t *testing.T) {
+	sh, err := startShell(t.TempDir(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.close()
+	if out, _, err := sh.run("cat"); err != nil || out != "" {
+		t.Fatalf("cat: %q, %v", out, err)
+	}
+	if out, _, err := sh.run("echo after"); err != nil || out != "after" {
+		t.Fatalf("the next command: %q, %v", out, err)
+	}
+}
