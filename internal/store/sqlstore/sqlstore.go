@@ -131,6 +131,11 @@ func (db *DB) run(ctx context.Context, kind string, pool *sql.DB, opts *sql.TxOp
 		return db.formatError(err)
 	}
 	if err := sqlTx.Commit(); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, sql.ErrTxDone) || errors.Is(err, ctxErr)) {
+			// Cancelled just before the commit: database/sql rolled the
+			// transaction back, so nothing was committed.
+			return ctxErr
+		}
 		return db.formatError(err)
 	}
 	db.debug("transaction committed", "kind", kind, "took", time.Since(start).Round(time.Microsecond))
