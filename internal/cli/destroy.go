@@ -39,13 +39,9 @@ func confirm(cmd *cobra.Command, f *Factory, yes bool, question func() (string, 
 // describeKeys names the keys a destructive command is about to change,
 // and checks that they all exist in scope before asking.
 func describeKeys(ctx context.Context, svc *apikey.Service, tenant, verb string, ids []string) (string, error) {
-	keys := make([]*apikey.Key, 0, len(ids))
-	for _, id := range ids {
-		k, _, err := svc.Get(ctx, tenant, id)
-		if err != nil {
-			return "", err
-		}
-		keys = append(keys, k)
+	keys, _, err := getKeys(ctx, svc, tenant, ids)
+	if err != nil {
+		return "", err
 	}
 	if len(keys) == 1 {
 		k := keys[0]
@@ -143,16 +139,26 @@ On a terminal keyadm asks first; elsewhere it needs --yes.`,
 
 // printKeys shows keys a dry run would change.
 func printKeys(ctx context.Context, f *Factory, svc *apikey.Service, ids []string, verb string) error {
-	var keys []*apikey.Key
+	keys, now, err := getKeys(ctx, svc, f.Tenant(), ids)
+	if err != nil {
+		return err
+	}
+	return printChanged(f, keys, now, verb)
+}
+
+// getKeys reads keys by id in the tenant scope, failing on the first that
+// is not there, and the time they were read at.
+func getKeys(ctx context.Context, svc *apikey.Service, tenant string, ids []string) ([]*apikey.Key, time.Time, error) {
+	keys := make([]*apikey.Key, 0, len(ids))
 	var now time.Time
 	for _, id := range ids {
-		k, at, err := svc.Get(ctx, f.Tenant(), id)
+		k, at, err := svc.Get(ctx, tenant, id)
 		if err != nil {
-			return err
+			return nil, now, err
 		}
 		keys, now = append(keys, k), at
 	}
-	return printChanged(f, keys, now, verb)
+	return keys, now, nil
 }
 
 // runSweep revokes (or, dry, lists) every stale key.
