@@ -161,8 +161,8 @@ var secretLikeRE = lazyRegexp(`[a-z][a-z0-9]{1,15}_[0-9A-Za-z]{12,}|[0-9A-Za-z]{
 // "billing_synchronisation") is no random secret and stays, and so do hints
 // (a prefix and four characters), UUIDs and setting names.
 func RedactSecrets(s string) string {
-	if len(s) < 14 {
-		return s
+	if !hasLongRun(s) {
+		return s // most messages: no regexp on the verify path
 	}
 	return secretLikeRE().ReplaceAllStringFunc(s, func(m string) string {
 		prefix, body, ok := strings.Cut(m, "_")
@@ -177,6 +177,23 @@ func RedactSecrets(s string) string {
 		}
 		return "[redacted]"
 	})
+}
+
+// hasLongRun tells whether s holds a run that secretLikeRE could match: 12
+// base62 characters after "_", or 24 anywhere.
+func hasLongRun(s string) bool {
+	run, afterUnderscore := 0, false
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; isBase62(c) {
+			run++
+			if run >= 24 || afterUnderscore && run >= 12 {
+				return true
+			}
+		} else {
+			run, afterUnderscore = 0, c == '_'
+		}
+	}
+	return false
 }
 
 // looksLikeSecret tells whether s may be a key or a piece of one.

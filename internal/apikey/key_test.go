@@ -816,6 +816,8 @@ func TestRedactSecrets(t *testing.T) {
 		// pieces: 12 characters past the prefix are redacted, 11 are not
 		{"q " + key[:17] + "…", "q qapi_[redacted]…"},
 		{"q " + key[:16] + "…", "q " + key[:16] + "…"},
+		{"bare " + key[5:29] + ".", "bare [redacted]."},
+		{"bare " + key[5:28] + ".", "bare " + key[5:28] + "."},
 		// what is no random secret stays
 		{`show billing_synchronisationservice`, `show billing_synchronisationservice`},
 		{"sqlite /var/lib/keyadm/keyadm_production.db: no database there", "sqlite /var/lib/keyadm/keyadm_production.db: no database there"},
