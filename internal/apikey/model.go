@@ -178,6 +178,19 @@ func ValidateText(field, s string, min, max int) error {
 	return nil
 }
 
+// ValidateName checks a key's name: 1 to 100 characters of text, with no
+// white space at either end, where a list would hide it and a look-up by
+// eye would miss it.
+func ValidateName(s string) error {
+	if err := ValidateText("name", s, 1, MaxNameLen); err != nil {
+		return err
+	}
+	if strings.TrimSpace(s) != s {
+		return Errorf(EINVALID, "invalid name %q: no white space at the start or the end", s)
+	}
+	return nil
+}
+
 // isBidiControl reports the explicit direction marks and overrides, which
 // can make a name display as something else ("Trojan Source"); right-to-left
 // text itself is fine.

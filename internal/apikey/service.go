@@ -61,7 +61,7 @@ func (in *CreateInput) Validate() error {
 	if err := ValidateText("owner", in.OwnerID, 0, MaxSubjectLen); err != nil {
 		return err
 	}
-	if err := ValidateText("name", in.Name, 1, MaxNameLen); err != nil {
+	if err := ValidateName(in.Name); err != nil {
 		return err
 	}
 	if err := ValidateText("description", in.Description, 0, MaxDescriptionLen); err != nil {
@@ -464,7 +464,7 @@ type UpdateInput struct {
 // Validate checks the input without touching a store.
 func (in *UpdateInput) Validate() error {
 	if in.Name != nil {
-		if err := ValidateText("name", *in.Name, 1, MaxNameLen); err != nil {
+		if err := ValidateName(*in.Name); err != nil {
 			return err
 		}
 	}
