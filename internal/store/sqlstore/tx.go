@@ -484,11 +484,10 @@ func (tx *Tx) AppendEvent(e *apikey.AuditEvent) error {
 
 // AppendEvents appends audit events with multi-row INSERTs.
 func (tx *Tx) AppendEvents(events []*apikey.AuditEvent) error {
-	for start := 0; start < len(events); start += insertRows {
-		end := min(start+insertRows, len(events))
-		rows := make([]string, 0, end-start)
-		args := make([]any, 0, (end-start)*6)
-		for _, e := range events[start:end] {
+	for chunk := range slices.Chunk(events, insertRows) {
+		rows := make([]string, 0, len(chunk))
+		args := make([]any, 0, len(chunk)*6)
+		for _, e := range chunk {
 			details, err := json.Marshal(e.Details)
 			if err != nil {
 				return err
@@ -512,8 +511,7 @@ func (tx *Tx) AppendEvents(events []*apikey.AuditEvent) error {
 // GetKeys finds many keys by id in one query per few hundred ids.
 func (tx *Tx) GetKeys(ids []string, tenant string) ([]*apikey.Key, error) {
 	var keys []*apikey.Key
-	for start := 0; start < len(ids); start += insertRows {
-		chunk := ids[start:min(start+insertRows, len(ids))]
+	for chunk := range slices.Chunk(ids, insertRows) {
 		args := make([]any, 0, len(chunk)+1)
 		for _, id := range chunk {
 			args = append(args, strings.ToLower(id))
@@ -523,22 +521,11 @@ func (tx *Tx) GetKeys(ids []string, tenant string) ([]*apikey.Key, error) {
 			q += ` AND k.tenant_id = ?`
 			args = append(args, tenant)
 		}
-		rows, err := tx.query(q, args...)
+		found, err := queryAll(tx, q, args, scanKey)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			k, err := scanKey(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			keys = append(keys, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		keys = append(keys, found...)
 	}
 	return keys, nil
 }
@@ -548,31 +535,38 @@ func (tx *Tx) GetKeys(ids []string, tenant string) ([]*apikey.Key, error) {
 // not among them.
 func (tx *Tx) RevokeKeys(ids []string, at time.Time, by string, reason *string) ([]string, error) {
 	var done []string
-	for start := 0; start < len(ids); start += insertRows {
-		chunk := ids[start:min(start+insertRows, len(ids))]
+	for chunk := range slices.Chunk(ids, insertRows) {
 		args := []any{tx.t(at), by, reason, tx.t(at)}
 		for _, id := range chunk {
 			args = append(args, strings.ToLower(id))
 		}
-		rows, err := tx.query(`UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoke_reason = ?, updated_at = ?
-			WHERE revoked_at IS NULL AND id IN (`+placeholders(len(chunk))+`) RETURNING id`, args...)
+		revoked, err := queryAll(tx, `UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoke_reason = ?, updated_at = ?
+			WHERE revoked_at IS NULL AND id IN (`+placeholders(len(chunk))+`) RETURNING id`, args,
+			func(rows *sql.Rows) (id string, err error) { return id, rows.Scan(&id) })
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			done = append(done, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		done = append(done, revoked...)
 	}
 	return done, nil
+}
+
+// queryAll runs q and scans every row it returns.
+func queryAll[T any](tx *Tx, q string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	rows, err := tx.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // placeholders is n comma-separated ? marks.
