@@ -322,28 +322,26 @@ func args(min, max int, what string) cobra.PositionalArgs {
 
 // durationFlag parses an optional duration flag.
 func durationFlag(flags *pflag.FlagSet, name string) (*time.Duration, error) {
-	if !flags.Changed(name) {
-		return nil, nil
-	}
-	s, _ := flags.GetString(name)
-	d, err := apikey.ParseDuration(s)
-	if err != nil {
-		return nil, apikey.Errorf(apikey.EINVALID, "--%s: %s", name, apikey.ErrorMessage(err))
-	}
-	return &d, nil
+	return parsedFlag(flags, name, apikey.ParseDuration)
 }
 
 // timeFlag parses an optional time flag.
 func timeFlag(flags *pflag.FlagSet, name string) (*time.Time, error) {
+	return parsedFlag(flags, name, apikey.ParseTime)
+}
+
+// parsedFlag parses a string flag when it was given (nil when not), its
+// errors naming the flag.
+func parsedFlag[T any](flags *pflag.FlagSet, name string, parse func(string) (T, error)) (*T, error) {
 	if !flags.Changed(name) {
 		return nil, nil
 	}
 	s, _ := flags.GetString(name)
-	t, err := apikey.ParseTime(s)
+	v, err := parse(s)
 	if err != nil {
 		return nil, apikey.Errorf(apikey.EINVALID, "--%s: %s", name, apikey.ErrorMessage(err))
 	}
-	return &t, nil
+	return &v, nil
 }
 
 func pathError(err error) error {
