@@ -62,13 +62,24 @@ type keyVector struct {
 	note  string
 }
 
-// findKeyVectors walks up from the working directory until it finds
-// shared/testdata/key-vectors.txt (the repository's sibling "shared" folder).
+// keyVectorsPath is the project's own copy of the key-format vectors, so a
+// clone's tests need nothing outside the checkout. KEYADM_KEY_VECTORS points
+// the tests at another file (for example a newer upstream copy).
+const keyVectorsPath = "testdata/key-vectors.txt"
+
 func findKeyVectors(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("KEYADM_KEY_VECTORS"); p != "" {
 		return p
 	}
+	return keyVectorsPath
+}
+
+// upstreamKeyVectors finds the design's copy of the vectors
+// (shared/testdata/key-vectors.txt in a parent folder), or returns "" when
+// there is none, as in a plain clone.
+func upstreamKeyVectors(t testing.TB) string {
+	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatalf("getwd: %v", err)
@@ -80,9 +91,30 @@ func findKeyVectors(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatalf("shared/testdata/key-vectors.txt not found in any parent of the working directory (set KEYADM_KEY_VECTORS to its path)")
+			return ""
 		}
 		dir = parent
+	}
+}
+
+// TestKeyVectorsMatchUpstream checks that the project's copy of the vectors
+// is the design's, where the design's copy is at hand; a clone without it
+// skips the comparison and still runs every vector test on its own copy.
+func TestKeyVectorsMatchUpstream(t *testing.T) {
+	up := upstreamKeyVectors(t)
+	if up == "" {
+		t.Skip("no shared/testdata/key-vectors.txt above the checkout: nothing to compare with")
+	}
+	want, err := os.ReadFile(up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(keyVectorsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s differs from %s: copy the design's vectors into the repository", keyVectorsPath, up)
 	}
 }
 
