@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +43,7 @@ func decodeJSON(r *http.Request, v any, media ...string) error {
 	if i := invalidUTF8(body); i >= 0 {
 		return apikey.Errorf(apikey.EINVALID, "invalid JSON at byte %d: not UTF-8", i)
 	}
-	if err := checkMembers(body); err != nil {
+	if err := checkMembers(body, v); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -75,8 +76,10 @@ func invalidUTF8(b []byte) int {
 // container is an object or array that checkMembers is inside.
 type container struct {
 	path    string          // where it is, as "metadata" or "[0]"
+	typ     reflect.Type    // what it decodes into; nil when not known
 	names   map[string]bool // an object's members so far; nil for an array
 	member  string          // the member whose value comes next
+	field   reflect.Type    // what that member decodes into, in a struct
 	wantKey bool            // an object's next token is a member name
 	index   int             // an array's next element
 }
@@ -92,6 +95,20 @@ func (c *container) child() string {
 	return c.path + "." + c.member
 }
 
+// childType is what the value that comes next in c decodes into, or nil.
+func (c *container) childType() reflect.Type {
+	if c.typ == nil {
+		return nil
+	}
+	switch c.typ.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return deref(c.typ.Elem())
+	case reflect.Struct:
+		return c.field
+	}
+	return nil
+}
+
 // valueDone moves c past a value.
 func (c *container) valueDone() {
 	if c.names == nil {
@@ -101,11 +118,38 @@ func (c *container) valueDone() {
 	}
 }
 
+// structField resolves a member of an object that decodes into t as
+// encoding/json does, regardless of case: to its field's JSON name and
+// type. Other names, and members of maps, stay as they are.
+func structField(t reflect.Type, name string) (string, reflect.Type) {
+	if t == nil || t.Kind() != reflect.Struct {
+		return name, nil
+	}
+	for f := range t.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" {
+			tag = f.Name
+		}
+		if f.IsExported() && tag != "-" && strings.EqualFold(tag, name) {
+			return tag, deref(f.Type)
+		}
+	}
+	return name, nil
+}
+
+func deref(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
 // checkMembers walks the body's first value once and refuses a member
-// given twice in one object, naming it, and a \u escape of half a
-// surrogate pair, which encoding/json turns into U+FFFD. Syntax errors
-// are left to the decoder, which words them.
-func checkMembers(body []byte) error {
+// given twice in one object (for a struct, in any case, as encoding/json
+// matches them), naming it, and a \u escape of half a surrogate pair,
+// which encoding/json turns into U+FFFD. v is what the body decodes into.
+// Syntax errors are left to the decoder, which words them.
+func checkMembers(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber() // no number is out of range here
 	var stack []*container
@@ -126,15 +170,16 @@ func checkMembers(body []byte) error {
 		switch {
 		case top != nil && top.wantKey && tok != json.Delim('}'):
 			name, _ := tok.(string)
-			top.member, top.wantKey = name, false
-			if top.names[name] {
+			top.member, top.field = structField(top.typ, name)
+			top.wantKey = false
+			if top.names[top.member] {
 				return apikey.Errorf(apikey.EINVALID, "duplicate field %q: give each member of an object once", clip(top.child(), 100))
 			}
-			top.names[name] = true
+			top.names[top.member] = true
 		case tok == json.Delim('{') || tok == json.Delim('['):
-			c := &container{}
+			c := &container{typ: deref(reflect.TypeOf(v))}
 			if top != nil {
-				c.path = top.child()
+				c.path, c.typ = top.child(), top.childType()
 			}
 			if tok == json.Delim('{') {
 				c.names, c.wantKey = map[string]bool{}, true

@@ -101,20 +101,27 @@ func TestDuplicateMembers(t *testing.T) {
 		id, _ := h.key(apikey.CreateInput{TenantID: "acme", Name: "steady"})
 		for _, c := range []struct{ method, path, body, field string }{
 			{"POST", "/v1/api-keys", `{"name":"a","name":"b"}`, `"name"`},
+			{"POST", "/v1/api-keys", `{"name":"a","Name":"b"}`, `"name"`},
+			{"POST", "/v1/api-keys", `{"NAME":"a","nAmE":"b"}`, `"name"`},
 			{"POST", "/v1/api-keys", `{"name":"a","description":"x","permissions":["read"],"description":"y"}`, `"description"`},
 			{"POST", "/v1/api-keys", `{"name":"a","metadata":{"env":"dev","env":"prod"}}`, `"metadata.env"`},
 			{"POST", "/v1/api-keys", `{"name":"a","metadata":{},"metadata":{"env":"prod"}}`, `"metadata"`},
 			{"PATCH", "/v1/api-keys/" + id, `[{"op":"replace","path":"/name","value":"x","value":"y"}]`, `"[0].value"`},
 			{"PATCH", "/v1/api-keys/" + id, `[{"op":"replace","path":"/name","value":"x"},{"op":"replace","path":"/description","path":"/name","value":"y"}]`, `"[1].path"`},
 			{"PATCH", "/v1/api-keys/configs/acme", `[{"op":"replace","op":"remove","path":"/max_keys_per_user","value":3}]`, `"[0].op"`},
+			{"PATCH", "/v1/api-keys/configs/acme", `[{"op":"remove","path":"/key_prefix"},{"op":"replace","Op":"remove","path":"/key_prefix"}]`, `"[1].op"`},
 		} {
 			h.refused(t, "duplicate field "+c.field, func(do send) {
 				do(c.method, c.path, withKey(admin), withJSON(c.body))
 			})
 		}
-		// The same name in different objects is no duplicate; unknown
-		// members are still refused.
-		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"a","metadata":{"name":"b","description":"c"}}`)).want(t, http.StatusCreated, nil)
+		// The same name in different objects is no duplicate, metadata
+		// keys differ by case; unknown members are still refused.
+		var made map[string]any
+		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"a","metadata":{"name":"b","description":"c","Env":"d","env":"e"}}`)).want(t, http.StatusCreated, &made)
+		if meta := made["metadata"].(map[string]any); len(meta) != 4 {
+			t.Fatalf("metadata %v", meta)
+		}
 		h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withPatch(`[{"op":"replace","path":"/name","value":"x"},{"op":"replace","path":"/description","value":"y"}]`)).want(t, http.StatusOK, nil)
 		h.refused(t, `unknown field "nmae"`, func(do send) {
 			do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"a","nmae":"b"}`))
