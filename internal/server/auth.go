@@ -57,11 +57,13 @@ func (s *Server) authenticate(r *http.Request) (*apikey.Key, error) {
 	return k, nil
 }
 
-// adminHandler is an admin API handler, given the admin key that called it.
-type adminHandler func(w http.ResponseWriter, r *http.Request, admin *apikey.Key)
+// adminHandler is an admin API handler, given the admin key that called it
+// and the request's query parameters.
+type adminHandler func(w http.ResponseWriter, r *http.Request, admin *apikey.Key, q query)
 
-// admin lets through requests whose key holds the admin permission.
-func (s *Server) admin(h adminHandler) http.HandlerFunc {
+// admin lets through requests whose key holds the admin permission and
+// whose query string holds only the given parameters (none by default).
+func (s *Server) admin(h adminHandler, params ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		k, err := s.authenticate(r)
 		if err != nil {
@@ -72,7 +74,12 @@ func (s *Server) admin(h adminHandler) http.HandlerFunc {
 			s.fail(w, r, apikey.Errorf(codeForbidden, "key %s lacks the %s permission", k.ID, PermissionAdmin))
 			return
 		}
-		h(w, r, k)
+		q, err := queryParams(r, params...)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r, k, q)
 	}
 }
 
@@ -93,6 +100,12 @@ type identity struct {
 
 // verify answers whether the request's key grants access, and whose it is.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	// A malformed request is refused before the key is checked, so its
+	// use is not recorded.
+	if _, err := queryParams(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	k, err := s.authenticate(r)
 	outcome := outcomeValid
 	switch apikey.ErrorCode(err) {

@@ -52,7 +52,7 @@ func configTenant(r *http.Request, admin *apikey.Key) (string, error) {
 }
 
 // getConfig answers the tenant's effective settings and their sources.
-func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, admin *apikey.Key) {
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
 	tenant, err := configTenant(r, admin)
 	if err != nil {
 		s.fail(w, r, err)
@@ -65,7 +65,7 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, admin *apikey
 // patchConfig applies a JSON Patch of replace (set) and remove (unset)
 // operations on /<setting_name>. Every operation is checked before any is
 // applied, so an invalid patch changes nothing.
-func (s *Server) patchConfig(w http.ResponseWriter, r *http.Request, admin *apikey.Key) {
+func (s *Server) patchConfig(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
 	tenant, err := configTenant(r, admin)
 	if err != nil {
 		s.fail(w, r, err)

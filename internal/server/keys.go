@@ -28,12 +28,12 @@ type listParams struct {
 	before string
 }
 
-func parseListParams(q url.Values) (listParams, error) {
+// listQuery names the parameters of GET /v1/api-keys.
+var listQuery = []string{"limit", "sort", "status", "startingAfter", "endingBefore"}
+
+func parseListParams(m query) (listParams, error) {
 	p := listParams{limit: DefaultPageSize, sort: apikey.DefaultSort}
-	m, err := queryParams(q, "limit", "sort", "status", "startingAfter", "endingBefore")
-	if err != nil {
-		return p, err
-	}
+	var err error
 	if v, ok := m["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxPageSize {
@@ -96,8 +96,8 @@ type listResponse struct {
 
 // listKeys answers one page of the admin's tenant's keys, with links to
 // the pages on either side: null where no key lies that way.
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, admin *apikey.Key) {
-	p, err := parseListParams(r.URL.Query())
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, admin *apikey.Key, q query) {
+	p, err := parseListParams(q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -208,7 +208,7 @@ func (c *createRequest) input(admin *apikey.Key) (apikey.CreateInput, error) {
 
 // createKey makes a key in the admin's tenant and answers 201 with its
 // record and, this once, its secret.
-func (s *Server) createKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key) {
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
 	var req createRequest
 	if err := decodeJSON(r, &req, mediaJSON); err != nil {
 		s.fail(w, r, err)
@@ -231,14 +231,14 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, admin *apikey
 
 // getKey answers one of the admin's tenant's keys; another tenant's is
 // not found.
-func (s *Server) getKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key) {
+func (s *Server) getKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
 	k, now, err := s.svc.Get(r.Context(), admin.TenantID, r.PathValue("id"))
 	s.answerKey(w, r, k, now, err)
 }
 
 // patchKey applies a JSON Patch of replace operations on /name and
 // /description.
-func (s *Server) patchKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key) {
+func (s *Server) patchKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
 	ops, err := decodePatch(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -272,7 +272,7 @@ func (s *Server) patchKey(w http.ResponseWriter, r *http.Request, admin *apikey.
 }
 
 // revokeKey revokes a key, keeping its record, and answers the record.
-func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key) {
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
 	keys, now, err := s.svc.Revoke(r.Context(), admin.TenantID, []string{r.PathValue("id")}, "", actor(admin))
 	var k *apikey.Key
 	if err == nil {

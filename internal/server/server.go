@@ -90,7 +90,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/verify", methods{http.MethodPost: s.verify})
 	mux.Handle("/v1/api-keys", methods{
-		http.MethodGet:  s.admin(s.listKeys),
+		http.MethodGet:  s.admin(s.listKeys, listQuery...),
 		http.MethodPost: s.admin(s.createKey),
 	})
 	mux.Handle("/v1/api-keys/{id}", methods{
