@@ -166,6 +166,10 @@ func ValidatePermissions(perms []string) ([]string, error) {
 // invisible format characters (which could rewrite a terminal, break a CSV
 // consumer or make two names look alike), no key's secret, and a length.
 func ValidateText(field, s string, min, max int) error {
+	// The secret first: the one thing to tell whoever pasted a key.
+	if err := refuseSecret(field, s); err != nil {
+		return err
+	}
 	n := utf8.RuneCountInString(s)
 	if n < min || n > max {
 		if min > 0 {
@@ -181,7 +185,7 @@ func ValidateText(field, s string, min, max int) error {
 			return Errorf(EINVALID, "invalid %s: control and invisible characters are not allowed (found %U)", field, r)
 		}
 	}
-	return refuseSecret(field, s)
+	return nil
 }
 
 // ValidateName checks a key's name: 1 to 100 characters of text, with no
