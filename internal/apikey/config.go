@@ -36,14 +36,14 @@ var settings = map[string]setting{
 	SettingKeysEnabled: {"true", func(v string) (string, error) {
 		b, err := strconv.ParseBool(strings.ToLower(v))
 		if err != nil {
-			return "", Errorf(EINVALID, "invalid value %q for %s: want true or false", v, SettingKeysEnabled)
+			return "", Errorf(EINVALID, "invalid value %s for %s: want true or false", Quote(v), SettingKeysEnabled)
 		}
 		return strconv.FormatBool(b), nil
 	}},
 	SettingMaxKeys: {"0", func(v string) (string, error) {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > MaxKeysLimit {
-			return "", Errorf(EINVALID, "invalid value %q for %s: want a whole number from 0 (no limit) to %d", v, SettingMaxKeys, MaxKeysLimit)
+			return "", Errorf(EINVALID, "invalid value %s for %s: want a whole number from 0 (no limit) to %d", Quote(v), SettingMaxKeys, MaxKeysLimit)
 		}
 		return strconv.Itoa(n), nil
 	}},
@@ -51,7 +51,7 @@ var settings = map[string]setting{
 	SettingDefaultExpiry: {"none", normalizeOptionalDuration(SettingDefaultExpiry)},
 	SettingKeyPrefix: {DefaultPrefix, func(v string) (string, error) {
 		if !ValidPrefix(v) {
-			return "", Errorf(EINVALID, "invalid value %q for %s: want 2-16 lower-case letters and digits, starting with a letter", v, SettingKeyPrefix)
+			return "", Errorf(EINVALID, "invalid value %s for %s: want 2-16 lower-case letters and digits, starting with a letter", Quote(v), SettingKeyPrefix)
 		}
 		return v, nil
 	}},
@@ -64,10 +64,10 @@ func normalizeOptionalDuration(name string) func(string) (string, error) {
 		}
 		d, err := ParseDuration(v)
 		if err != nil {
-			return "", Errorf(EINVALID, "invalid value %q for %s: want a duration (P90D, 24h) or none", v, name)
+			return "", Errorf(EINVALID, "invalid value %s for %s: want a duration (P90D, 24h) or none", Quote(v), name)
 		}
 		if d <= 0 {
-			return "", Errorf(EINVALID, "invalid value %q for %s: must be longer than zero, or none", v, name)
+			return "", Errorf(EINVALID, "invalid value %s for %s: must be longer than zero, or none", Quote(v), name)
 		}
 		return FormatDuration(d), nil
 	}
@@ -101,7 +101,7 @@ func CheckSettingName(name string) error {
 }
 
 func unknownSetting(name string) error {
-	return Errorf(EINVALID, "unknown config name %q: want one of %s", name, strings.Join(SettingNames(), ", "))
+	return Errorf(EINVALID, "unknown config name %s: want one of %s", Quote(name), strings.Join(SettingNames(), ", "))
 }
 
 // SettingValue is one effective setting and where it comes from.

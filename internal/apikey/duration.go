@@ -25,7 +25,7 @@ const MaxDuration = 100 * Year
 // 1y, 1d12h). "0" is zero. Negative durations are refused.
 func ParseDuration(s string) (time.Duration, error) {
 	bad := func() (time.Duration, error) {
-		return 0, Errorf(EINVALID, "invalid duration %q: use ISO 8601 (PT24H, P90D, P1W, P1Y) or shorthand (30m, 24h, 90d, 2w, 1y)", s)
+		return 0, Errorf(EINVALID, "invalid duration %s: use ISO 8601 (PT24H, P90D, P1W, P1Y) or shorthand (30m, 24h, 90d, 2w, 1y)", Quote(s))
 	}
 	if s == "" {
 		return bad()
@@ -47,7 +47,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		return bad()
 	}
 	if d > MaxDuration {
-		return 0, Errorf(EINVALID, "invalid duration %q: longer than 100 years", s)
+		return 0, Errorf(EINVALID, "invalid duration %s: longer than 100 years", Quote(s))
 	}
 	return d, nil
 }
@@ -173,5 +173,5 @@ func ParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t.UTC(), nil
 	}
-	return time.Time{}, Errorf(EINVALID, "invalid time %q: use RFC 3339 (2026-01-02T15:04:05Z) or a date (2026-01-02)", s)
+	return time.Time{}, Errorf(EINVALID, "invalid time %s: use RFC 3339 (2026-01-02T15:04:05Z) or a date (2026-01-02)", Quote(s))
 }

@@ -3,6 +3,8 @@ package apikey
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Error codes. Each names a kind of failure a caller can act on; the CLI and
@@ -45,6 +47,30 @@ func (e *Error) Unwrap() error { return e.Err }
 // must not come back on a terminal or in a CI log.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: RedactSecrets(fmt.Sprintf(format, args...))}
+}
+
+// MaxQuoted is how many characters of an input a message quotes.
+const MaxQuoted = 40
+
+// Quote quotes an input for a message, as %q does, but never floods one: of
+// an input longer than MaxQuoted characters it quotes the start and gives
+// the length ("aaaa"… (100000 characters)). What may be a secret is
+// redacted first, since a clipped key is still most of a key. Every message
+// that quotes what a user typed or sent goes through it.
+func Quote(s string) string {
+	r := RedactSecrets(s)
+	cut, n := 0, 0
+	for i := range r {
+		if n == MaxQuoted {
+			cut = i
+			break
+		}
+		n++
+	}
+	if cut == 0 {
+		return strconv.Quote(r)
+	}
+	return fmt.Sprintf("%s… (%d characters)", strconv.Quote(r[:cut]), utf8.RuneCountInString(s))
 }
 
 // Rejectf returns an EREJECTED error for the given reason.

@@ -65,7 +65,7 @@ func HashKey(key string) []byte {
 // from r (crypto/rand when nil).
 func GenerateSecret(r io.Reader, prefix string) (Secret, error) {
 	if !ValidPrefix(prefix) {
-		return Secret{}, Errorf(EINVALID, "invalid key prefix %q: want 2-16 lower-case letters and digits, starting with a letter", prefix)
+		return Secret{}, Errorf(EINVALID, "invalid key prefix %s: want 2-16 lower-case letters and digits, starting with a letter", Quote(prefix))
 	}
 	if r == nil {
 		r = rand.Reader
@@ -199,19 +199,63 @@ func hasLongRun(s string) bool {
 // looksLikeSecret tells whether s may be a key or a piece of one.
 func looksLikeSecret(s string) bool { return RedactSecrets(s) != s }
 
+// wholeKeyRE matches what has the shape of a whole key, to be checked by
+// ParseSecret.
+var wholeKeyRE = lazyRegexp(`[a-z][a-z0-9]{1,15}_[0-9A-Za-z]{46}`)
+
+// holdsSecret tells whether s holds, most likely, a key's secret: a whole
+// key (its check matches), or 24 or more base62 characters in a row with
+// upper-case letters, lower-case letters and digits all present, as a
+// random run has (a key's 46 lack one of the three once in 3,000 keys, and
+// the check catches those). It is stricter than RedactSecrets, which hides
+// whatever might be a piece of a key in a message: refusing input must not
+// refuse ordinary values such as hex digests and ids (git commits, Mongo
+// ObjectIds, UUIDs without dashes: one case of letters), words, slugs,
+// hints (a prefix and four characters) or short pieces.
+func holdsSecret(s string) bool {
+	if !hasLongRun(s) {
+		return false
+	}
+	run := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isBase62(s[i]) {
+			run++
+			continue
+		}
+		if run >= 24 {
+			if upper, lower, digit := charClasses(s[i-run : i]); upper && lower && digit {
+				return true
+			}
+		}
+		run = 0
+	}
+	for _, m := range wholeKeyRE().FindAllString(s, -1) {
+		if _, err := ParseSecret(m); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // mixed tells whether s holds at least two of upper-case letters,
 // lower-case letters and digits, as any run of random base62 does.
 func mixed(s string) bool {
-	var upper, lower, digit int
+	upper, lower, digit := charClasses(s)
+	return upper && lower || upper && digit || lower && digit
+}
+
+// charClasses tells whether s holds upper-case letters, lower-case letters
+// and digits.
+func charClasses(s string) (upper, lower, digit bool) {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case 'A' <= c && c <= 'Z':
-			upper = 1
+			upper = true
 		case 'a' <= c && c <= 'z':
-			lower = 1
+			lower = true
 		case '0' <= c && c <= '9':
-			digit = 1
+			digit = true
 		}
 	}
-	return upper+lower+digit >= 2
+	return upper, lower, digit
 }

@@ -1,7 +1,9 @@
 package apikey
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +26,7 @@ func ParseStatus(s string) (Status, error) {
 	case StatusActive, StatusExpired, StatusRevoked:
 		return st, nil
 	}
-	return "", Errorf(EINVALID, "invalid status %q: want active, expired or revoked", s)
+	return "", Errorf(EINVALID, "invalid status %s: want active, expired or revoked", Quote(s))
 }
 
 // Key is an API key's record. The secret itself is never part of it.
@@ -114,8 +116,11 @@ const (
 
 // ValidateID checks a tenant or team id.
 func ValidateID(what, s string) error {
+	if err := refuseSecret(what, s); err != nil {
+		return err
+	}
 	if !tenantRE().MatchString(s) {
-		return Errorf(EINVALID, "invalid %s %q: want 1-128 letters, digits and . _ : -, starting with a letter or digit", what, s)
+		return Errorf(EINVALID, "invalid %s %s: want 1-128 letters, digits and . _ : -, starting with a letter or digit", what, Quote(s))
 	}
 	return nil
 }
@@ -127,12 +132,12 @@ func ValidateKeyID(s string) error {
 		return Errorf(EINVALID, "invalid key id: that looks like a key's secret, not its id (a UUID); verifying the secret tells whose key it is")
 	}
 	if len(s) != 36 || strings.Count(s, "-") != 4 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return Errorf(EINVALID, "invalid key id %q: want a UUID such as 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61", s)
+		return Errorf(EINVALID, "invalid key id %s: want a UUID such as 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61", Quote(s))
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c != '-' && !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return Errorf(EINVALID, "invalid key id %q: want a UUID such as 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61", s)
+			return Errorf(EINVALID, "invalid key id %s: want a UUID such as 0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61", Quote(s))
 		}
 	}
 	return nil
@@ -147,7 +152,7 @@ func ValidatePermissions(perms []string) ([]string, error) {
 	out := make([]string, 0, len(perms))
 	for _, p := range perms {
 		if !permissionRE().MatchString(p) {
-			return nil, Errorf(EINVALID, "invalid permission %q: want a lower-case letter, then up to 63 of a-z 0-9 : . _ -", p)
+			return nil, Errorf(EINVALID, "invalid permission %s: want a lower-case letter, then up to 63 of a-z 0-9 : . _ -", Quote(p))
 		}
 		if !seen[p] {
 			seen[p] = true
@@ -157,9 +162,14 @@ func ValidatePermissions(perms []string) ([]string, error) {
 	return out, nil
 }
 
-// ValidateText checks a free-text field: valid UTF-8, no control characters
-// (which could rewrite a terminal or break a CSV consumer), and a length.
+// ValidateText checks a free-text field: valid UTF-8, no control or
+// invisible format characters (which could rewrite a terminal, break a CSV
+// consumer or make two names look alike), no key's secret, and a length.
 func ValidateText(field, s string, min, max int) error {
+	// The secret first: the one thing to tell whoever pasted a key.
+	if err := refuseSecret(field, s); err != nil {
+		return err
+	}
 	n := utf8.RuneCountInString(s)
 	if n < min || n > max {
 		if min > 0 {
@@ -171,8 +181,8 @@ func ValidateText(field, s string, min, max int) error {
 		return Errorf(EINVALID, "invalid %s: not valid UTF-8", field)
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || isBidiControl(r) {
-			return Errorf(EINVALID, "invalid %s: control characters are not allowed", field)
+		if invisible(r) {
+			return Errorf(EINVALID, "invalid %s: control and invisible characters are not allowed (found %U)", field, r)
 		}
 	}
 	return nil
@@ -186,16 +196,32 @@ func ValidateName(s string) error {
 		return err
 	}
 	if strings.TrimSpace(s) != s {
-		return Errorf(EINVALID, "invalid name %q: no white space at the start or the end", s)
+		return Errorf(EINVALID, "invalid name %s: no white space at the start or the end", Quote(s))
 	}
 	return nil
 }
 
-// isBidiControl reports the explicit direction marks and overrides, which
-// can make a name display as something else ("Trojan Source"); right-to-left
-// text itself is fine.
-func isBidiControl(r rune) bool {
-	return r == '\u061c' || r == '\u200e' || r == '\u200f' || ('\u202a' <= r && r <= '\u202e') || ('\u2066' <= r && r <= '\u2069')
+// invisible reports the characters text may not hold: controls (Cc), line
+// and paragraph separators, and format characters (Cf: zero-width spaces,
+// byte order marks, the direction overrides of "Trojan Source"), which show
+// as nothing or make a name display as something else. The zero-width
+// joiner and non-joiner stay: emoji sequences and Persian or Indic
+// spelling need them. Right-to-left text itself is fine.
+func invisible(r rune) bool {
+	if r == '\u200c' || r == '\u200d' {
+		return false
+	}
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// refuseSecret refuses a field that holds a key's secret (see holdsSecret):
+// keyadm keeps a key only as its hash, and a secret pasted into a name, an
+// id or a value would be stored in plain text and copied to the audit trail.
+func refuseSecret(field, s string) error {
+	if holdsSecret(s) {
+		return Errorf(EINVALID, "invalid %s: that looks like an API key's secret; keyadm never stores one in plain text, so leave it out", field)
+	}
+	return nil
 }
 
 // ValidateMetadata checks metadata keys and values.
@@ -203,9 +229,13 @@ func ValidateMetadata(m map[string]string) error {
 	if len(m) > MaxMetadata {
 		return Errorf(EINVALID, "too much metadata: at most %d entries", MaxMetadata)
 	}
-	for k, v := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) { // in order: the same input, the same message
+		v := m[k]
+		if err := refuseSecret("metadata key", k); err != nil {
+			return err
+		}
 		if !metaKeyRE().MatchString(k) {
-			return Errorf(EINVALID, "invalid metadata key %q: want 1-64 letters, digits and . _ : / -", k)
+			return Errorf(EINVALID, "invalid metadata key %s: want 1-64 letters, digits and . _ : / -", Quote(k))
 		}
 		if err := ValidateText("metadata value for "+k, v, 0, MaxMetaValueLen); err != nil {
 			return err
@@ -220,7 +250,7 @@ func ParseMeta(pairs []string) (map[string]string, error) {
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok {
-			return nil, Errorf(EINVALID, "invalid --meta %q: want key=value", p)
+			return nil, Errorf(EINVALID, "invalid --meta %s: want key=value", Quote(p))
 		}
 		m[k] = v
 	}

@@ -81,10 +81,20 @@ func (in *CreateInput) Validate() error {
 	if in.Expiry.In != nil && in.Expiry.At != nil {
 		return Errorf(EINVALID, "give --expires-in or --expires-at, not both")
 	}
-	if in.Expiry.In != nil && *in.Expiry.In <= 0 {
-		return Errorf(EINVALID, "invalid --expires-in: must be longer than zero")
+	if err := positive("--expires-in", in.Expiry.In); err != nil {
+		return err
 	}
 	return ValidateMetadata(in.Metadata)
+}
+
+// positive refuses a duration given as zero or less, such as --unused-for
+// 0s: a zero window selects nothing, or everything, and is never what was
+// meant. Nil (not given) passes.
+func positive(flag string, d *time.Duration) error {
+	if d != nil && *d <= 0 {
+		return Errorf(EINVALID, "invalid %s: must be longer than zero", flag)
+	}
+	return nil
 }
 
 // Created is a new key and its secret. The secret exists only here.
@@ -392,6 +402,12 @@ func (in *ListInput) query(now time.Time) (ListQuery, error) {
 	if in.Limit < 0 {
 		return ListQuery{}, Errorf(EINVALID, "invalid limit %d: must be 1 or more", in.Limit)
 	}
+	if err := positive("--unused-for", in.UnusedFor); err != nil {
+		return ListQuery{}, err
+	}
+	if err := positive("--expiring-within", in.ExpiringWithin); err != nil {
+		return ListQuery{}, err
+	}
 	if in.UnusedFor != nil {
 		t := now.Add(-*in.UnusedFor)
 		f.UnusedSince = &t
@@ -492,8 +508,8 @@ func (in *UpdateInput) Validate() error {
 	if n > 1 {
 		return Errorf(EINVALID, "give one of --expires-in, --expires-at and --no-expiry")
 	}
-	if in.Expiry.In != nil && *in.Expiry.In <= 0 {
-		return Errorf(EINVALID, "invalid --expires-in: must be longer than zero")
+	if err := positive("--expires-in", in.Expiry.In); err != nil {
+		return err
 	}
 	if in.Name == nil && in.Description == nil && in.Permissions == nil && !in.Expiry.set() && len(in.Metadata) == 0 {
 		return Errorf(EINVALID, "nothing to update: give --name, --description, --permission, an expiry or --meta")
@@ -677,8 +693,8 @@ func (in *SweepInput) validate() error {
 			return err
 		}
 	}
-	if in.UnusedFor <= 0 {
-		return Errorf(EINVALID, "invalid --unused-for: must be longer than zero")
+	if err := positive("--unused-for", &in.UnusedFor); err != nil {
+		return err
 	}
 	if in.BatchSize <= 0 {
 		in.BatchSize = DefaultSweepBatch
@@ -964,7 +980,7 @@ func (s *Service) ApplyConfig(ctx context.Context, tenant string, changes []Conf
 // ValidateAction checks an audit action to filter by ("" for any).
 func ValidateAction(action string) error {
 	if action != "" && !slices.Contains(Actions, action) {
-		return Errorf(EINVALID, "invalid action %q: want one of %s", action, strings.Join(Actions, ", "))
+		return Errorf(EINVALID, "invalid action %s: want one of %s", Quote(action), strings.Join(Actions, ", "))
 	}
 	return nil
 }

@@ -92,7 +92,7 @@ func ParseSort(s string) (Sort, error) {
 		out.Field = f
 		return out, nil
 	}
-	return Sort{}, Errorf(EINVALID, "invalid sort %q: want created, name, status, lastUsed or expires, with - for descending", s)
+	return Sort{}, Errorf(EINVALID, "invalid sort %s: want created, name, status, lastUsed or expires, with - for descending", Quote(s))
 }
 
 func (s Sort) String() string {

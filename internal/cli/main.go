@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/output"
@@ -103,6 +105,8 @@ var (
 	flagGroupRE  = regexp.MustCompile(`^if any flags in the group \[([^\]]*)\] are set none of the others can be`)
 	requiredRE   = regexp.MustCompile(`^required flag\(s\) (.*) not set`)
 	badFlagArgRE = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: .*`)
+	unknownCmdRE = regexp.MustCompile(`^unknown command "(.*)" for "([^"]*)"`)
+	shorthandRE  = regexp.MustCompile(`^(unknown shorthand flag: '.*' in )(-.*)`)
 )
 
 // cobraMessage rewrites cobra's own usage errors as keyadm says things:
@@ -123,13 +127,34 @@ func cobraMessage(msg string) string {
 		return "missing " + strings.Join(names, ", ")
 	}
 	if m := badFlagArgRE.FindStringSubmatch(msg); m != nil {
-		return fmt.Sprintf("invalid value %q for %s", m[1], strings.TrimPrefix(m[2], "-"+string(m[2][1])+", "))
+		return fmt.Sprintf("invalid value %s for %s", requote(m[1]), strings.TrimPrefix(m[2], "-"+string(m[2][1])+", "))
+	}
+	// Cobra and pflag quote what was typed whole: a 100 KB argument made
+	// a 100 KB line. Short ones read as before.
+	if m := unknownCmdRE.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("unknown command %s for %q", requote(m[1]), m[2]) + msg[len(m[0]):]
+	}
+	if flag, ok := strings.CutPrefix(msg, "unknown flag: "); ok && utf8.RuneCountInString(flag) > apikey.MaxQuoted {
+		return "unknown flag: " + apikey.Quote(flag)
+	}
+	if m := shorthandRE.FindStringSubmatch(msg); m != nil && utf8.RuneCountInString(m[2]) > apikey.MaxQuoted {
+		return m[1] + apikey.Quote(m[2])
 	}
 	// "unknown command "x" for "keyadm"\n\nDid you mean this?\n\tlist\n"
 	if head, rest, ok := strings.Cut(msg, "\n\nDid you mean this?"); ok {
 		return head + "; did you mean " + strings.Join(strings.Fields(rest), " or ") + "?"
 	}
 	return msg
+}
+
+// requote quotes again, through apikey.Quote, what cobra or pflag quoted
+// with %q.
+func requote(quoted string) string {
+	s, err := strconv.Unquote(`"` + quoted + `"`)
+	if err != nil {
+		s = quoted
+	}
+	return apikey.Quote(s)
 }
 
 // isCobraUsage recognises the usage errors cobra makes itself.

@@ -107,7 +107,7 @@ func strictGroups(cmd *cobra.Command) {
 	if cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil && cmd.HasParent() {
 		cmd.Args = func(c *cobra.Command, a []string) error {
 			if len(a) > 0 {
-				return usageErrorf(c, "unknown command %q for %q", a[0], c.CommandPath())
+				return usageErrorf(c, "unknown command %s for %q", apikey.Quote(a[0]), c.CommandPath())
 			}
 			return nil
 		}
@@ -172,7 +172,7 @@ func (f *Factory) readConfigFile(cmd *cobra.Command) error {
 		switch k {
 		case keyDB, keyTenant, keyActor, keyOutput, keyQuiet, keyNoColor, keyDebug, keyConfig:
 		default:
-			return apikey.Errorf(apikey.EINVALID, "invalid config file %s: unknown setting %q (known: db, tenant, actor, output, quiet, no-color, debug)", path, k)
+			return apikey.Errorf(apikey.EINVALID, "invalid config file %s: unknown setting %s (known: db, tenant, actor, output, quiet, no-color, debug)", path, apikey.Quote(k))
 		}
 	}
 	return nil

@@ -52,10 +52,10 @@ signal stops at once). One log line per request goes to stderr, never a key.`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
-				return usageErrorf(cmd, "invalid --listen %q: want HOST:PORT, such as %s", opts.Listen, DefaultListen)
+				return usageErrorf(cmd, "invalid --listen %s: want HOST:PORT, such as %s", apikey.Quote(opts.Listen), DefaultListen)
 			}
 			if opts.LogFormat != "text" && opts.LogFormat != "json" {
-				return usageErrorf(cmd, "invalid --log-format %q: want text or json", opts.LogFormat)
+				return usageErrorf(cmd, "invalid --log-format %s: want text or json", apikey.Quote(opts.LogFormat))
 			}
 			c := &opts.Config
 			for name, d := range map[string]time.Duration{

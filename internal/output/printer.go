@@ -35,7 +35,7 @@ func ParseFormat(s string) (Format, error) {
 	case Table, JSON, YAML, CSV:
 		return f, nil
 	}
-	return "", apikey.Errorf(apikey.EINVALID, "invalid output format %q: want table, json, yaml or csv", s)
+	return "", apikey.Errorf(apikey.EINVALID, "invalid output format %s: want table, json, yaml or csv", apikey.Quote(s))
 }
 
 // Printer writes results in the chosen format.

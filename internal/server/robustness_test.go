@@ -137,6 +137,7 @@ func TestRequestLogHasNoSecrets(t *testing.T) {
 		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"made"}`)).want(t, http.StatusCreated, &created)
 		h.do("GET", "/v1/verify/"+secret, withKey(secret)).wantError(t, http.StatusNotFound, "not_found")
 		h.do("GET", "/v1/api-keys?key="+secret, withKey(admin)).wantError(t, http.StatusBadRequest, "invalid")
+		// refused (a secret is stored nowhere), and not logged either
 		h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withPatch(`[{"op":"replace","path":"/name","value":"`+secret+`"}]`)).
 			wantError(t, http.StatusBadRequest, "invalid")
 		if err := h.stop(); err != nil {
