@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
@@ -141,6 +142,8 @@ func formatError(location string, err error) error {
 	var netErr net.Error
 	var connErr *pgconn.ConnectError
 	switch {
+	case errors.As(err, &connErr) && notPostgres(err):
+		return unavailable("did not answer as a PostgreSQL server (is the --db URL right?)")
 	case errors.As(err, &connErr):
 		return unavailable("cannot connect: " + connectCause(err))
 	case errors.Is(err, context.DeadlineExceeded):
@@ -151,6 +154,24 @@ func formatError(location string, err error) error {
 		return unavailable("lost the connection to the server (" + connectCause(err) + "); nothing more was written, try again")
 	}
 	return err
+}
+
+// notPostgres tells a connection refused because the server answered the
+// startup message with something other than the PostgreSQL protocol: an
+// HTTP, SSH or Redis server, say, whose first bytes read as an absurd
+// message length or an unknown message type. A PostgreSQL server never does.
+func notPostgres(err error) bool {
+	var tooLong *pgproto3.ExceededMaxBodyLenErr
+	if errors.As(err, &tooLong) {
+		return true
+	}
+	msg := err.Error()
+	for _, garbled := range []string{"unknown message type", "invalid message length", "received unexpected message"} {
+		if strings.Contains(msg, garbled) {
+			return true
+		}
+	}
+	return false
 }
 
 // connectCause is the last, most specific part of a connection error.

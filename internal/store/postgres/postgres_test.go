@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -113,4 +114,55 @@ func TestConnectionErrors(t *testing.T) {
 	if apikey.ErrorCode(err) != apikey.EINVALID || strings.Contains(apikey.ErrorMessage(err), "hunter2secret") {
 		t.Fatalf("bad URL: %v", err)
 	}
+}
+
+// TestNotPostgres: a server at the address that answers in another protocol
+// (HTTP, an SSH banner, garbage) is named for what it is, as an
+// "unavailable" error (exit 1), with or without a TLS attempt first, not as
+// pgx's "expected at most 1073741822, but got 1414811691".
+func TestNotPostgres(t *testing.T) {
+	servers := map[string]string{
+		"HTTP": listen(t, func(c net.Conn) {
+			c.Read(make([]byte, 64))
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		}),
+		"SSH banner": listen(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n")) }),
+		"zeros":      listen(t, func(c net.Conn) { c.Read(make([]byte, 64)); c.Write(make([]byte, 64)) }),
+		"garbage":    listen(t, func(c net.Conn) { c.Read(make([]byte, 64)); c.Write([]byte("x\x00\x00\x00\x08abcd")) }),
+	}
+	for name, addr := range servers {
+		for _, sslmode := range []string{"disable", "prefer"} {
+			t.Run(name+"/"+sslmode, func(t *testing.T) {
+				_, err := postgres.Open(context.Background(), "postgres://keyadm:hunter2secret@"+addr+"/keys?connect_timeout=5&sslmode="+sslmode)
+				want := "postgres " + addr + "/keys: did not answer as a PostgreSQL server (is the --db URL right?)"
+				if apikey.ErrorCode(err) != apikey.EUNAVAILABLE || apikey.ErrorMessage(err) != want {
+					t.Fatalf("error %q (code %q), want %q (unavailable)", apikey.ErrorMessage(err), apikey.ErrorCode(err), want)
+				}
+			})
+		}
+	}
+}
+
+// listen serves each connection with answer on a loopback port, then
+// closes it, and returns the address.
+func listen(t *testing.T, answer func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				answer(c)
+			}()
+		}
+	}()
+	return l.Addr().String()
 }

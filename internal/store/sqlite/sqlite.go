@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -56,9 +57,18 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 	if err != nil {
 		return nil, apikey.Errorf(apikey.EINVALID, "invalid database path %q: %v", path, err)
 	}
-	if err := prepareFile(abs, opts); err != nil {
+	readOnly, err := prepareFile(abs, opts)
+	if err != nil {
 		return nil, err
 	}
+	// Without write access, reads still work (https://www.sqlite.org/wal.html#readonly):
+	// a read-only connection uses the -wal and -shm files of a writer that
+	// has the database open. With no -wal, nobody has it open and the file
+	// holds every commit: it is read as immutable, which needs no -shm (none
+	// could be created in a read-only folder) and leaves no file behind. A
+	// writer that starts during such a read is not seen; a command is short.
+	_, walErr := os.Lstat(abs + "-wal")
+	immutable := readOnly != "" && errors.Is(walErr, fs.ErrNotExist)
 	dsn := func(txlock string, cacheKiB int) string {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
@@ -70,6 +80,12 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 		// reads them, so a small database never uses it all.
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 		q.Set("_txlock", txlock)
+		if readOnly != "" {
+			q.Set("mode", "ro")
+		}
+		if immutable {
+			q.Set("immutable", "1")
+		}
 		return "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() + "?" + q.Encode()
 	}
 	// Writers take the write lock when they begin (BEGIN IMMEDIATE), so a
@@ -96,13 +112,18 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 			CacheStatements: true,
 			LowTime:         "-9223372036854775808",
 			HighTime:        "9223372036854775807",
-			FormatError:     func(err error) error { return formatError(abs, err) },
+			FormatError:     func(err error) error { return formatError(abs, readOnly, err) },
 		},
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectSQLite3,
 			FS:      mustSub(migrationFiles, "migrations"),
 			Lock:    fileLock(abs + ".lock"),
 		},
+	}
+	if readOnly != "" {
+		// Nothing here can write, so there is nothing to serialise (and no
+		// lock file may be creatable).
+		db.Migrations.Lock = func(context.Context) (func(), error) { return func() {}, nil }
 	}
 	// Opening is lazy; a first connection tells a bad file at once. It
 	// also switches a new file to WAL, which SQLite refuses at once (no busy
@@ -120,46 +141,60 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 	unlock()
 	if err != nil {
 		db.Close()
-		return nil, formatError(abs, err)
+		return nil, formatError(abs, readOnly, err)
 	}
 	return db, nil
 }
 
 // prepareFile creates the folder (0700) and the file (0600) when missing,
 // so the database is private from the first byte, and warns when an
-// existing one is readable by others.
-func prepareFile(path string, opts Options) error {
+// existing one is readable by others. It returns why this user cannot
+// write the database, "" when it can.
+func prepareFile(path string, opts Options) (readOnly string, err error) {
 	if opts.MustExist {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return unavailable(path, "no database there: check --db (or KEYADM_DB); keyadm create starts a new one")
+			return "", unavailable(path, "no database there: check --db (or KEYADM_DB); keyadm create starts a new one")
 		}
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return unavailable(path, "cannot create folder: %v", err)
+		return "", unavailable(path, "cannot create folder: %v", err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrPermission) {
-			// A read-only file or folder: let SQLite try, it can still read.
-			if _, statErr := os.Stat(path); statErr == nil {
-				return nil
-			}
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		// A file this user may read but not write is opened read-only.
+		if r, readErr := os.Open(path); readErr == nil {
+			f, readOnly, err = r, readOnlyReason("the file", err), nil
 		}
-		return unavailable(path, "cannot open: %v", pathless(err))
+	}
+	if err != nil {
+		return "", unavailable(path, "cannot open: %v", pathless(err))
 	}
 	info, err := f.Stat()
 	f.Close()
 	if err != nil {
-		return unavailable(path, "cannot stat: %v", err)
+		return "", unavailable(path, "cannot stat: %v", err)
 	}
 	if info.IsDir() {
-		return unavailable(path, "is a folder, not a database file")
+		return "", unavailable(path, "is a folder, not a database file")
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 && opts.Warn != nil {
 		opts.Warn(fmt.Sprintf("database %s is readable or writable by others (mode %04o); run: chmod 600 %s", path, perm, path))
 	}
-	return nil
+	if readOnly == "" {
+		if err := canWrite(dir); err != nil {
+			readOnly = readOnlyReason("its folder "+dir+", where SQLite keeps the -wal and -shm files", err)
+		}
+	}
+	return readOnly, nil
+}
+
+// readOnlyReason says why this user cannot write what, and what to do.
+func readOnlyReason(what string, err error) string {
+	if errors.Is(err, syscall.EROFS) {
+		return "the file system is mounted read-only; remount it read-write or copy the database elsewhere"
+	}
+	return fmt.Sprintf("this user may not write %s (%v); run keyadm as a user who may, or grant this one write permission", what, pathless(err))
 }
 
 func fileLock(path string) func(context.Context) (func(), error) {
@@ -197,7 +232,9 @@ func pathless(err error) error {
 	return err
 }
 
-func formatError(path string, err error) error {
+// formatError turns a driver error into an application error; readOnly
+// is why this user cannot write the database ("" if it can).
+func formatError(path, readOnly string, err error) error {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return err
@@ -208,6 +245,9 @@ func formatError(path string, err error) error {
 		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err,
 			Message: fmt.Sprintf("sqlite %s: database stayed locked by another process for %s; try again", path, busyTimeout)}
 	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
+		if readOnly != "" {
+			return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": database is read-only: " + readOnly}
+		}
 		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": database is read-only: " + msg}
 	case sqlite3.SQLITE_FULL:
 		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": disk full; nothing was written"}

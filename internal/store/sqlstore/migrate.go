@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/keyadm/keyadm/internal/apikey"
 )
 
 // Migrations are an engine's embedded schema versions and how to hold the
@@ -72,6 +74,9 @@ func (m *Migrations) Up(ctx context.Context, db *sql.DB) ([]int64, error) {
 	if err == nil && applied.Int64 == latest {
 		return nil, nil
 	}
+	if err == nil && applied.Int64 > latest {
+		return nil, newerSchema(applied.Int64, latest)
+	}
 	p, err := m.provider(db)
 	if err != nil {
 		return nil, err
@@ -86,7 +91,7 @@ func (m *Migrations) Up(ctx context.Context, db *sql.DB) ([]int64, error) {
 		return nil, fmt.Errorf("read schema version: %w", err)
 	}
 	if current > target {
-		return nil, fmt.Errorf("the database schema is at version %d, newer than this keyadm knows (%d): upgrade keyadm", current, target)
+		return nil, newerSchema(current, target)
 	}
 	if current == target {
 		return nil, nil
@@ -119,6 +124,15 @@ func (m *Migrations) Status(ctx context.Context, db *sql.DB) (*SchemaStatus, err
 	if err != nil {
 		return nil, fmt.Errorf("read schema status: %w", err)
 	}
+	// Status lists only the migrations this keyadm knows: a database
+	// migrated further would pass for up to date.
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	if current > target {
+		return nil, newerSchema(current, target)
+	}
 	s := &SchemaStatus{}
 	for _, st := range states {
 		ms := MigrationState{Version: st.Source.Version, Name: st.Source.Path}
@@ -130,4 +144,10 @@ func (m *Migrations) Status(ctx context.Context, db *sql.DB) (*SchemaStatus, err
 		s.Migrations = append(s.Migrations, ms)
 	}
 	return s, nil
+}
+
+// newerSchema is what every command says on a database a newer keyadm has
+// migrated: an expected condition with a remedy, not an internal error.
+func newerSchema(current, latest int64) error {
+	return apikey.Errorf(apikey.EUNAVAILABLE, "database schema version %d is newer than this keyadm knows (%d): upgrade keyadm", current, latest)
 }
