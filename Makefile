@@ -8,7 +8,7 @@ DATE        ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS     := -s -w -X $(PKG)/internal/cli.version=$(VERSION) -X $(PKG)/internal/cli.commit=$(COMMIT) -X $(PKG)/internal/cli.date=$(DATE)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test lint stress bench bench-serve docs readme release-snapshot release-check clean
+.PHONY: all build test lint stress bench bench-tools bench-serve docs readme release-snapshot release-check clean
 
 all: build
 
@@ -38,16 +38,28 @@ stress:
 	./.ci/fuzz ./internal/apikey/ FuzzNormalizeSetting
 	./.ci/fuzz ./internal/output/ FuzzOutputRoundTrip
 
+## bench-tools: what the benchmarks run beside keyadm, installed with apt-get
+## when missing: the sqlite3 shell (a floor), GNU time (peak memory),
+## taskset (pinning), psql (PostgreSQL's floor)
+BENCH_TOOLS := sqlite3:sqlite3 /usr/bin/time:time taskset:util-linux psql:postgresql-client
+bench-tools:
+	@missing=""; for t in $(BENCH_TOOLS); do cmd=$${t%%:*}; pkg=$${t#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; fi
+
 ## bench: benchmarks at 10k, 100k and 1M keys, each beside its floor
-## (BENCHMARKS.md); PostgreSQL too when KEYADM_TEST_POSTGRES is set.
-## KEYADM_BENCH_MAX=100000 makes a quick run.
-bench: build
+## measured in the same run (BENCHMARKS.md); PostgreSQL too when
+## KEYADM_TEST_POSTGRES is set. KEYADM_BENCH_MAX=100000 makes a quick run.
+bench: build bench-tools
 	KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./internal/bench/ | tee bench.out
 
-## bench-serve: POST /v1/verify under load on loopback with 100k keys,
-## beside a trivial net/http handler in the same run (BENCHMARKS.md)
-bench-serve:
-	KEYADM_BENCH_SERVE=1 $(GO) test -run TestLoadVerify -v -count=1 -timeout 30m ./internal/server/ | tee bench-serve.out
+## bench-serve: POST /v1/verify under load with 100k keys: keyadm serve, a
+## trivial net/http server and the load generator as three processes
+## (BENCHMARKS.md); PostgreSQL too when KEYADM_TEST_POSTGRES is set
+bench-serve: build bench-tools
+	KEYADM_BENCH_SERVE=1 KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run TestServe -v -count=1 -timeout 30m ./internal/bench/ | tee bench-serve.out
 
 ## docs: the markdown command reference (docs/cli, committed; a test checks it)
 ## and man pages (dist/man), from the command tree

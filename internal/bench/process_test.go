@@ -1,12 +1,19 @@
 package bench
 
 import (
+	"bufio"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 // keyadmBin is the built binary (`make bench` passes it); process
@@ -31,12 +38,13 @@ func runProcess(b *testing.B, name string, args ...string) {
 }
 
 // BenchmarkColdStart: `keyadm version` and `keyadm --help`, which must not
-// open a database or read more than they need.
+// open a database or read more than they need, next to a Go hello world.
 func BenchmarkColdStart(b *testing.B) {
 	bin := keyadmBin(b)
 	b.Run("version", func(b *testing.B) { runProcess(b, bin, "version") })
 	b.Run("help", func(b *testing.B) { runProcess(b, bin, "--help") })
-	b.Run("floor-true", func(b *testing.B) { runProcess(b, "true") })
+	// The floor: a Go hello world, built here the way keyadm is built.
+	b.Run("floor-hello", func(b *testing.B) { runProcess(b, tool(b, "hello")) })
 }
 
 // BenchmarkListProcess: the whole `keyadm list --limit 20` process next to
@@ -45,7 +53,7 @@ func BenchmarkListProcess(b *testing.B) {
 	bin := keyadmBin(b)
 	for _, engine := range engines() {
 		for _, n := range sizes() {
-			s := seed(b, engine, n)
+			s := analysed(b, engine, n)
 			var url, shell string
 			var shellArgs []string
 			query := `SELECT id, name, tenant_id, revoked_at, expires_at, last_used_at, created_at
@@ -77,7 +85,7 @@ func BenchmarkExport(b *testing.B) {
 	bin := keyadmBin(b)
 	for _, engine := range engines() {
 		for _, n := range sizes() {
-			s := seed(b, engine, n)
+			s := analysed(b, engine, n)
 			for name, args := range map[string][]string{
 				"list-csv":   {"list", "--all", "-o", "csv"},
 				"audit-json": {"audit", "--limit", "0", "-o", "json"},
@@ -106,5 +114,79 @@ func BenchmarkExport(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// BenchmarkSeedFloor: the sqlite3 shell inserting rows shaped like
+// BenchmarkSeed's (same schema, same indexes, 500 rows per INSERT) in one
+// transaction, with keyadm's writer page cache: the floor of seeding.
+// ratio = keyadm's seed time (BenchmarkSeed) ÷ this.
+func BenchmarkSeedFloor(b *testing.B) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		b.Skip("sqlite3 not installed")
+	}
+	for _, n := range sizes() {
+		b.Run(fmt.Sprintf("sqlite/%d", n), func(b *testing.B) {
+			sqlFile := filepath.Join(tmpDir, fmt.Sprintf("seed-floor-%d.sql", n))
+			writeSeedSQL(b, sqlFile, n)
+			var took time.Duration
+			for i := range b.N {
+				db, _ := open(b, "sqlite", fmt.Sprintf("seed-floor-%d-%d", n, i))
+				path := db.Location
+				db.Close()
+				in, err := os.Open(sqlFile)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cmd := exec.Command("sqlite3", path)
+				cmd.Stdin = in
+				start := time.Now()
+				out, err := cmd.CombinedOutput()
+				took += time.Since(start)
+				in.Close()
+				if err != nil {
+					b.Fatalf("sqlite3: %v\n%s", err, out)
+				}
+			}
+			b.ReportMetric(took.Seconds()/float64(b.N), "seed-s")
+		})
+	}
+}
+
+func writeSeedSQL(b *testing.B, name string, n int) {
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	fmt.Fprintf(w, "PRAGMA synchronous=FULL;\nPRAGMA cache_size=-%d;\nBEGIN;\n", 64<<10)
+	now := time.Now().UnixMicro()
+	year := int64(365 * 24 * time.Hour / time.Microsecond)
+	hash := make([]byte, 32)
+	for i := range n {
+		if i%500 == 0 {
+			if i > 0 {
+				w.WriteString(";\n")
+			}
+			w.WriteString("INSERT INTO api_keys (id, tenant_id, team_id, owner_id, name, description, permissions, hint, key_hash, created_at, created_by, updated_at, expires_at, revoked_at, revoked_by, revoke_reason, last_used_at, metadata, rotated_from) VALUES ")
+		} else {
+			w.WriteString(",")
+		}
+		rand.Read(hash)
+		created := now - int64(n-i)*(year/int64(n))
+		used, revoked := "NULL", "NULL"
+		if i%3 == 0 {
+			used = strconv.FormatInt(now-int64(i%30)*86_400_000_000, 10)
+		}
+		if i%10 == 9 {
+			revoked = strconv.FormatInt(now, 10)
+		}
+		fmt.Fprintf(w, "('%s','tenant-%03d',NULL,NULL,'seed-%d',NULL,'[\"read\"]','qapi_seed',X'%x',%d,'seed',%d,NULL,%s,NULL,NULL,%s,'{}',NULL)",
+			uuid.Must(uuid.NewV7()).String(), i%Tenants, i, hash, created, created, revoked, used)
+	}
+	w.WriteString(";\nCOMMIT;\n")
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
 	}
 }

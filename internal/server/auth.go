@@ -116,7 +116,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		outcome = outcomeError
 	}
 	info(r).outcome = outcome
-	s.metrics.verifies.WithLabelValues(outcome).Inc()
+	s.metrics.verified(outcome)
 	if err != nil {
 		s.fail(w, r, err)
 		return

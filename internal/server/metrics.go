@@ -5,9 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	vm "github.com/VictoriaMetrics/metrics"
 )
 
 // outcomeValid is the verify outcome of a key that grants access; the
@@ -17,63 +15,58 @@ const (
 	outcomeError = "error"
 )
 
-// metrics are the server's Prometheus metrics, on a registry of its own so
-// that two servers in one process (tests) never collide.
+// latencyBuckets: verification takes well under a millisecond on a local
+// database, so the buckets start at 100µs.
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// metrics are the server's metrics in the Prometheus text format, on a set
+// of their own so that two servers in one process (tests) never collide.
+// github.com/VictoriaMetrics/metrics, not the Prometheus client: that one's
+// package initialisation (its protobuf registry, procfs) cost every
+// one-shot command about 3 ms before main (issue 17).
 type metrics struct {
-	reg      *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	verifies *prometheus.CounterVec
-	lastUses *prometheus.CounterVec
-	inflight prometheus.Gauge
+	set      *vm.Set
+	inflight *vm.Gauge
+}
+
+func init() {
+	// # TYPE lines, so that histograms are histograms to a scraper.
+	vm.ExposeMetadata(true)
 }
 
 func newMetrics(pending func() int) *metrics {
-	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "keyadm_http_requests_total",
-			Help: "HTTP requests answered, by route, method and status code.",
-		}, []string{"route", "method", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "keyadm_http_request_duration_seconds",
-			Help: "Time to answer an HTTP request, by route.",
-			// Verification takes well under a millisecond on a local
-			// database: the buckets start at 100µs.
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"route"}),
-		verifies: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "keyadm_verify_total",
-			Help: "POST /v1/verify results, by outcome: valid, missing, malformed, unknown, revoked, expired, disabled or error.",
-		}, []string{"outcome"}),
-		lastUses: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "keyadm_last_use_writes_total",
-			Help: "Keys whose last use was written (result ok) or failed to be (result error).",
-		}, []string{"result"}),
-		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "keyadm_http_requests_in_flight",
-			Help: "HTTP requests being answered.",
-		}),
-	}
-	m.reg.MustRegister(m.requests, m.latency, m.verifies, m.lastUses, m.inflight,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "keyadm_last_use_pending",
-			Help: "Keys used since the last write of last uses.",
-		}, func() float64 { return float64(pending()) }),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	m := &metrics{set: vm.NewSet()}
+	m.inflight = m.set.NewGauge("keyadm_http_requests_in_flight", nil)
+	m.set.NewGauge("keyadm_last_use_pending", func() float64 { return float64(pending()) })
 	return m
 }
 
 // observe counts one answered request.
 func (m *metrics) observe(route, method string, status int, took time.Duration) {
-	m.requests.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(took.Seconds())
+	m.set.GetOrCreateCounter(`keyadm_http_requests_total{code="` + strconv.Itoa(status) +
+		`",method="` + methodLabel(method) + `",route="` + route + `"}`).Inc()
+	m.set.GetOrCreatePrometheusHistogramExt(`keyadm_http_request_duration_seconds{route="`+route+`"}`,
+		latencyBuckets).Update(took.Seconds())
+}
+
+// verified counts a POST /v1/verify result by outcome: valid, missing,
+// malformed, unknown, revoked, expired, disabled or error.
+func (m *metrics) verified(outcome string) {
+	m.set.GetOrCreateCounter(`keyadm_verify_total{outcome="` + outcome + `"}`).Inc()
+}
+
+// lastUses counts keys whose last use was written (result ok) or failed to
+// be (result error).
+func (m *metrics) lastUses(result string, n int) {
+	m.set.GetOrCreateCounter(`keyadm_last_use_writes_total{result="` + result + `"}`).Add(n)
 }
 
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		m.set.WritePrometheus(w)
+		vm.WriteProcessMetrics(w)
+	})
 }
 
 // methodLabel keeps the method label to a known set: a client cannot grow

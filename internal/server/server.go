@@ -71,8 +71,8 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Log}
 	s.uses = &lastUse{write: cfg.Service.Touch, log: cfg.Log}
 	s.metrics = newMetrics(s.uses.size)
-	s.uses.written = func(n int) { s.metrics.lastUses.WithLabelValues("ok").Add(float64(n)) }
-	s.uses.failed = func(n int) { s.metrics.lastUses.WithLabelValues("error").Add(float64(n)) }
+	s.uses.written = func(n int) { s.metrics.lastUses("ok", n) }
+	s.uses.failed = func(n int) { s.metrics.lastUses("error", n) }
 	s.handler = s.middleware(s.routes())
 	return s
 }

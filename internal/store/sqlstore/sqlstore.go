@@ -198,6 +198,11 @@ func (db *DB) prepared(pool *sql.DB, q string) *sql.Stmt {
 }
 
 // Rebind turns ? placeholders into $n for engines that number them.
+//
+// +? is a parameter whose value must not steer the plan: SQLite keeps the
+// unary plus, which hides the value from the planner's STAT4 samples, so
+// binding it does not re-prepare the statement; engines that number
+// parameters take it as a plain one (PostgreSQL has no unary plus on bytea).
 func (d Dialect) Rebind(q string) string {
 	if !d.Placeholders {
 		return q
@@ -205,6 +210,9 @@ func (d Dialect) Rebind(q string) string {
 	var b strings.Builder
 	n := 0
 	for i := 0; i < len(q); i++ {
+		if q[i] == '+' && i+1 < len(q) && q[i+1] == '?' {
+			continue
+		}
 		if q[i] == '?' {
 			n++
 			b.WriteString("$" + strconv.Itoa(n))
