@@ -3,7 +3,9 @@ package apikey
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -30,6 +32,12 @@ const (
 
 // Error is an application error: a code, a message safe to show to the user,
 // and, for rejections, the reason.
+//
+// The domain knows input fields by the data model's names (expiresIn), not
+// by how a caller spells them: Message marks each field it names (see
+// Field), and each caller words the fields its own way, in one place: the
+// CLI as flags (--expires-in), the server as JSON members. Error() words
+// them as the data model names them.
 type Error struct {
 	Code    string
 	Message string
@@ -37,7 +45,31 @@ type Error struct {
 	Err     error // underlying cause, for logs; never shown as is
 }
 
-func (e *Error) Error() string { return e.Message }
+func (e *Error) Error() string { return e.Worded(nil) }
+
+// Field marks an input field, by its data-model name, in a message.
+func Field(name string) string { return fieldOpen + name + fieldClose }
+
+// The marks around a field's name: control characters, which no quoted
+// input carries (Quote and %q escape them).
+const fieldOpen, fieldClose = "\x1e", "\x1f"
+
+var fieldRE = regexp.MustCompile(fieldOpen + `([A-Za-z0-9]+)` + fieldClose)
+
+// Worded is the message with each field it names worded by name (the
+// data-model name itself when name is nil).
+func (e *Error) Worded(name func(field string) string) string {
+	if !strings.Contains(e.Message, fieldOpen) {
+		return e.Message
+	}
+	return fieldRE.ReplaceAllStringFunc(e.Message, func(m string) string {
+		f := m[len(fieldOpen) : len(m)-len(fieldClose)]
+		if name == nil {
+			return f
+		}
+		return name(f)
+	})
+}
 
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -99,7 +131,7 @@ func ErrorMessage(err error) string {
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Message
+		return e.Error()
 	}
 	return "internal error"
 }

@@ -248,13 +248,13 @@ func TestInvisibleCharactersRefused(t *testing.T) {
 	}
 }
 
-// TestListWindowsMustBePositive: --unused-for and --expiring-within of zero
-// (or less) are refused alike; a zero window is never what was meant.
+// TestListWindowsMustBePositive: unusedFor and expiringWithin of zero (or
+// less) are refused alike; a zero window is never what was meant.
 func TestListWindowsMustBePositive(t *testing.T) {
 	for _, d := range []time.Duration{0, -time.Second} {
 		for flag, in := range map[string]apikey.ListInput{
-			"--unused-for":      {UnusedFor: &d},
-			"--expiring-within": {ExpiringWithin: &d},
+			"unusedFor":      {UnusedFor: &d},
+			"expiringWithin": {ExpiringWithin: &d},
 		} {
 			err := in.Validate()
 			assertInvalid(t, fmt.Sprintf("%s %v", flag, d), err)

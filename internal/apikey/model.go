@@ -250,7 +250,7 @@ func ParseMeta(pairs []string) (map[string]string, error) {
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok {
-			return nil, Errorf(EINVALID, "invalid --meta %s: want key=value", Quote(p))
+			return nil, Errorf(EINVALID, "invalid %s %s: want key=value", Field("metadata"), Quote(p))
 		}
 		m[k] = v
 	}

@@ -76,23 +76,23 @@ func (in *CreateInput) Validate() error {
 	}
 	in.Permissions = perms
 	if in.Expiry.None {
-		return Errorf(EINVALID, "a new key has no expiry unless one is given; --no-expiry is for update")
+		return Errorf(EINVALID, "a new key has no expiry unless one is given; %s is for update", Field("noExpiry"))
 	}
 	if in.Expiry.In != nil && in.Expiry.At != nil {
-		return Errorf(EINVALID, "give --expires-in or --expires-at, not both")
+		return Errorf(EINVALID, "give %s or %s, not both", Field("expiresIn"), Field("expiresAt"))
 	}
-	if err := positive("--expires-in", in.Expiry.In); err != nil {
+	if err := positive("expiresIn", in.Expiry.In); err != nil {
 		return err
 	}
 	return ValidateMetadata(in.Metadata)
 }
 
-// positive refuses a duration given as zero or less, such as --unused-for
-// 0s: a zero window selects nothing, or everything, and is never what was
-// meant. Nil (not given) passes.
-func positive(flag string, d *time.Duration) error {
+// positive refuses a duration given as zero or less, such as an unusedFor
+// of 0s: a zero window selects nothing, or everything, and is never what
+// was meant. Nil (not given) passes.
+func positive(field string, d *time.Duration) error {
 	if d != nil && *d <= 0 {
-		return Errorf(EINVALID, "invalid %s: must be longer than zero", flag)
+		return Errorf(EINVALID, "invalid %s: must be longer than zero", Field(field))
 	}
 	return nil
 }
@@ -390,7 +390,7 @@ func (in *ListInput) query(now time.Time) (ListQuery, error) {
 		}
 	}
 	if in.After != "" && in.Before != "" {
-		return ListQuery{}, Errorf(EINVALID, "give --after or --before, not both")
+		return ListQuery{}, Errorf(EINVALID, "give %s or %s, not both", Field("after"), Field("before"))
 	}
 	for _, id := range []string{in.After, in.Before} {
 		if id != "" {
@@ -402,10 +402,10 @@ func (in *ListInput) query(now time.Time) (ListQuery, error) {
 	if in.Limit < 0 {
 		return ListQuery{}, Errorf(EINVALID, "invalid limit %d: must be 1 or more", in.Limit)
 	}
-	if err := positive("--unused-for", in.UnusedFor); err != nil {
+	if err := positive("unusedFor", in.UnusedFor); err != nil {
 		return ListQuery{}, err
 	}
-	if err := positive("--expiring-within", in.ExpiringWithin); err != nil {
+	if err := positive("expiringWithin", in.ExpiringWithin); err != nil {
 		return ListQuery{}, err
 	}
 	if in.UnusedFor != nil {
@@ -506,13 +506,13 @@ func (in *UpdateInput) Validate() error {
 		}
 	}
 	if n > 1 {
-		return Errorf(EINVALID, "give one of --expires-in, --expires-at and --no-expiry")
+		return Errorf(EINVALID, "give one of %s, %s and %s", Field("expiresIn"), Field("expiresAt"), Field("noExpiry"))
 	}
-	if err := positive("--expires-in", in.Expiry.In); err != nil {
+	if err := positive("expiresIn", in.Expiry.In); err != nil {
 		return err
 	}
 	if in.Name == nil && in.Description == nil && in.Permissions == nil && !in.Expiry.set() && len(in.Metadata) == 0 {
-		return Errorf(EINVALID, "nothing to update: give --name, --description, --permission, an expiry or --meta")
+		return Errorf(EINVALID, "nothing to update: give %s, %s, %s, an expiry or %s", Field("name"), Field("description"), Field("permissions"), Field("metadata"))
 	}
 	return ValidateMetadata(in.Metadata)
 }
@@ -693,7 +693,7 @@ func (in *SweepInput) validate() error {
 			return err
 		}
 	}
-	if err := positive("--unused-for", &in.UnusedFor); err != nil {
+	if err := positive("unusedFor", &in.UnusedFor); err != nil {
 		return err
 	}
 	if in.BatchSize <= 0 {
