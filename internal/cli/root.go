@@ -62,7 +62,11 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Long: `keyadm creates, lists, verifies, revokes and audits API keys stored in a
 database: an embedded SQLite file by default, or PostgreSQL.
 
-A key's secret is shown once, when it is created; only its SHA-256 is stored.`,
+A key's secret is shown once, when it is created; only its SHA-256 is stored.
+
+Exit codes:
+
+` + exitCodesText(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return f.init(cmd) },

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/keyadm/keyadm/internal/cli"
 )
 
 // TestDocsUpToDate fails when docs/cli no longer matches the command tree:
@@ -44,6 +48,40 @@ func TestManPages(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(dir, page))
 		if err != nil || len(b) < 100 {
 			t.Errorf("man page %s: %v", page, err)
+		}
+	}
+}
+
+// TestExitCodesDocumented: the reference and every man page list each exit
+// code with its meaning, from the table that decides them.
+func TestExitCodesDocumented(t *testing.T) {
+	md, man := t.TempDir(), t.TempDir()
+	if err := genDocs(md, man); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := os.ReadFile(filepath.Join(md, "keyadm.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range cli.ExitCodes {
+		if line := fmt.Sprintf("    %d  %s\n", e.Code, e.Meaning); !strings.Contains(string(ref), line) {
+			t.Errorf("keyadm.md lacks %q", line)
+		}
+	}
+	for _, page := range []string{"keyadm.1", "keyadm-create.1", "keyadm-verify.1"} {
+		b, err := os.ReadFile(filepath.Join(man, page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, section, ok := strings.Cut(string(b), ".SH EXIT STATUS\n")
+		if !ok {
+			t.Errorf("%s has no EXIT STATUS section", page)
+			continue
+		}
+		for _, e := range cli.ExitCodes {
+			if entry := fmt.Sprintf(".TP\n\\fB%d\\fP\n%s\n", e.Code, strings.ReplaceAll(e.Meaning, "-", `\-`)); !strings.Contains(section, entry) {
+				t.Errorf("%s: EXIT STATUS lacks %q", page, entry)
+			}
 		}
 	}
 }
