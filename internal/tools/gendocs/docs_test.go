@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -83,5 +84,19 @@ func TestExitCodesDocumented(t *testing.T) {
 				t.Errorf("%s: EXIT STATUS lacks %q", page, entry)
 			}
 		}
+	}
+}
+
+// TestQuickStartWarnsOfFirstBuild: the README's quick start says how long
+// the first go run takes with empty caches, so nobody thinks it hangs.
+func TestQuickStartWarnsOfFirstBuild(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, quick, _ := strings.Cut(string(b), "## Quick start\n")
+	quick, _, _ = strings.Cut(quick, "\n## ")
+	if !strings.Contains(quick, "go run ./cmd/keyadm") || !regexp.MustCompile(`first .go run. is slow[^#]*\d+ min`).MatchString(quick) {
+		t.Errorf("the quick start does not say how long the first go run takes:\n%s", quick)
 	}
 }
