@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/spf13/cobra"
 
@@ -53,12 +54,16 @@ func newConfigGetCmd(f *Factory) *cobra.Command {
 }
 
 func newConfigSetCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "set NAME VALUE",
 		Short:   "Set a policy value, for a tenant or globally",
 		Example: "  keyadm config set max_keys_per_user 3 --tenant acme\n  keyadm config set max_api_key_expiry P365D",
-		Args:    args(2, 2, "NAME and VALUE"),
-		RunE: func(cmd *cobra.Command, a []string) error {
+		Args:    negativeValues(args(2, 2, "NAME and VALUE")),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if help, _ := cmd.Flags().GetBool("help"); help {
+				return cmd.Help()
+			}
+			a := cmd.Flags().Args() // as negativeValues parsed them
 			actor, err := f.Actor()
 			if err != nil {
 				return err
@@ -77,6 +82,44 @@ func newConfigSetCmd(f *Factory) *cobra.Command {
 			}
 			return printSettings(f, cfg, a[:1])
 		},
+	}
+	// Flags end at NAME, so that a VALUE such as -1 reaches the validator
+	// instead of reading as a flag; negativeValues parses the flags after.
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+// negativeValue is an argument that looks like a negative number: never a
+// flag, since no keyadm flag is a digit.
+var negativeValue = regexp.MustCompile(`^-[0-9.]`)
+
+// negativeValues lets a command whose flags end at its first argument
+// (SetInterspersed(false)) take flags anywhere after it too, while an
+// argument such as -1 stays an argument; then it checks the arguments.
+func negativeValues(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		var rest, values []string
+		for i, s := range a {
+			if s == "--" {
+				values = append(values, a[i+1:]...)
+				break
+			}
+			if negativeValue.MatchString(s) {
+				values = append(values, s)
+			} else {
+				rest = append(rest, s)
+			}
+		}
+		fl := cmd.Flags()
+		fl.SetInterspersed(true)
+		defer fl.SetInterspersed(false)
+		if err := fl.Parse(append(rest, append([]string{"--"}, values...)...)); err != nil {
+			return usageErrorf(cmd, "%s", cobraMessage(err.Error()))
+		}
+		if help, _ := fl.GetBool("help"); help {
+			return nil
+		}
+		return check(cmd, fl.Args())
 	}
 }
 

@@ -132,6 +132,34 @@ func TestNoPromptWithoutTerminal(t *testing.T) {
 	}
 }
 
+// TestRevokeAlreadyRevoked: revoking a key already revoked asks nothing,
+// on a terminal or off one: it says so and succeeds. With others to
+// revoke, the question names only those.
+func TestRevokeAlreadyRevoked(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	id, other := createKey(t, db), createKey(t, db)
+	if code, _, errOut := run(t, db, "", false, "revoke", id, "--yes"); code != 0 {
+		t.Fatalf("revoke: %d %s", code, errOut)
+	}
+	for _, tty := range []bool{true, false} {
+		// No answer on stdin: a question would read "no" and cancel.
+		code, out, errOut := run(t, db, "", tty, "revoke", id)
+		if code != 0 || errOut != "" || out != "Already revoked key "+id+" (confirm-me)\n" {
+			t.Fatalf("revoke again (terminal %v): code %d, stdout %q, stderr %q", tty, code, out, errOut)
+		}
+	}
+	code, out, errOut := run(t, db, "y\n", true, "revoke", id, other)
+	if code != 0 || !strings.Contains(errOut, "Revoke key "+other+` ("confirm-me", tenant default)? [y/N]`) ||
+		strings.Contains(errOut, id) || !strings.Contains(out, "Already revoked key "+id) || !strings.Contains(out, "Revoked key "+other) {
+		t.Fatalf("revoke of a revoked and an active key: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// Only one revoke event each.
+	_, out, _ = run(t, db, "", false, "audit", "--action", "key.revoke", "-o", "csv")
+	if n := strings.Count(out, "key.revoke"); n != 2 {
+		t.Fatalf("%d revoke events, want 2:\n%s", n, out)
+	}
+}
+
 // TestColor: status is coloured only on a terminal, and never with
 // --no-color or NO_COLOR.
 func TestColor(t *testing.T) {
@@ -159,11 +187,11 @@ func TestColor(t *testing.T) {
 }
 
 // TestFitsTerminal: a narrow terminal drops low-priority columns, never
-// ID, NAME, STATUS or LAST USED.
+// ID, NAME, STATUS or LAST USED, and the table fits at any width.
 func TestFitsTerminal(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "k.db")
 	createKey(t, db)
-	for _, width := range []int{200, 100, 80, 60} {
+	for _, width := range []int{200, 100, 80, 60, 40} {
 		io, out, _ := output.Test("")
 		io.SetTTY(false, true, width)
 		io.DisableColor()
@@ -177,7 +205,7 @@ func TestFitsTerminal(t *testing.T) {
 			}
 		}
 		for _, l := range lines {
-			if n := output.DisplayWidth(l); n > width && width >= 80 {
+			if n := output.DisplayWidth(l); n > width {
 				t.Fatalf("width %d: line of %d cells: %q", width, n, l)
 			}
 		}

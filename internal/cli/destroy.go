@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,16 +37,12 @@ func confirm(cmd *cobra.Command, f *Factory, yes bool, question func() (string, 
 	return nil
 }
 
-// describeKeys names the keys a destructive command is about to change,
-// and checks that they all exist in scope before asking.
-func describeKeys(ctx context.Context, svc *apikey.Service, tenant, verb string, ids []string) (string, error) {
-	keys, _, err := getKeys(ctx, svc, tenant, ids)
-	if err != nil {
-		return "", err
-	}
+// describeKeys asks about the keys a destructive command is about to
+// change.
+func describeKeys(keys []*apikey.Key, verb string) string {
 	if len(keys) == 1 {
 		k := keys[0]
-		return fmt.Sprintf("%s key %s (%q, tenant %s)?", verb, k.ID, k.Name, k.TenantID), nil
+		return fmt.Sprintf("%s key %s (%q, tenant %s)?", verb, k.ID, k.Name, k.TenantID)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s these %d keys:\n", verb, len(keys))
@@ -57,7 +54,7 @@ func describeKeys(ctx context.Context, svc *apikey.Service, tenant, verb string,
 		fmt.Fprintf(&b, "  %s (%q, tenant %s)\n", k.ID, k.Name, k.TenantID)
 	}
 	fmt.Fprintf(&b, "%s %d keys?", verb, len(keys))
-	return b.String(), nil
+	return b.String()
 }
 
 // maxListed is how many keys a confirmation names before it counts the rest.
@@ -118,9 +115,18 @@ On a terminal keyadm asks first; elsewhere it needs --yes.`,
 			if dryRun {
 				return printKeys(ctx, f, svc, ids, "Would revoke")
 			}
-			err = confirm(cmd, f, yes, func() (string, error) { return describeKeys(ctx, svc, f.Tenant(), "Revoke", ids) })
-			if err != nil {
-				return err
+			if !yes {
+				// Keys already revoked stay as they are: nothing to ask about.
+				keys, _, err := getKeys(ctx, svc, f.Tenant(), ids)
+				if err != nil {
+					return err
+				}
+				keys = slices.DeleteFunc(keys, func(k *apikey.Key) bool { return k.RevokedAt != nil })
+				if len(keys) > 0 {
+					if err := confirm(cmd, f, false, func() (string, error) { return describeKeys(keys, "Revoke"), nil }); err != nil {
+						return err
+					}
+				}
 			}
 			keys, now, err := svc.Revoke(ctx, f.Tenant(), ids, reason, actor)
 			if err != nil {
@@ -250,7 +256,10 @@ events that name them stay. To stop a key working and keep its record, revoke it
 			if err != nil {
 				return err
 			}
-			err = confirm(cmd, f, yes, func() (string, error) { return describeKeys(ctx, svc, f.Tenant(), "Delete", ids) })
+			err = confirm(cmd, f, yes, func() (string, error) {
+				keys, _, err := getKeys(ctx, svc, f.Tenant(), ids)
+				return describeKeys(keys, "Delete"), err
+			})
 			if err != nil {
 				return err
 			}

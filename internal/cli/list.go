@@ -27,7 +27,12 @@ func newListCmd(f *Factory) *cobra.Command {
 		Use:   "list",
 		Short: "List keys, with filters, sorting and pagination",
 		Long: `List keys, newest first, 50 at a time. Pages are keyset-based: --after ID
-continues after the last key shown, --before ID goes back.`,
+continues after the last key shown, --before ID goes back.
+
+The table fits the terminal, or COLUMNS when set (also for a pipe): the
+lowest-priority columns go first, then long names, tenants and permissions
+are cut with "…"; on a very narrow terminal every column is. -o json, yaml,
+csv and show keep every value whole.`,
 		Example: `  keyadm list --tenant acme --status active
   keyadm list --unused-for 90d --sort lastUsed
   keyadm list --expiring-within 14d -o json

@@ -7,24 +7,56 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/output"
 )
 
-// Exit codes, as the contract defines them.
+// Exit codes, as the contract defines them; ExitCodes says what each means.
 const (
 	ExitOK       = 0
-	ExitFailure  = 1 // runtime failure: database unreachable, I/O
-	ExitUsage    = 2 // usage or invalid input; nothing written
+	ExitFailure  = 1
+	ExitUsage    = 2
 	ExitNotFound = 3
 	ExitPolicy   = 4
 	ExitRejected = 5
 )
+
+// ExitStatus is one exit code: what it means, and the kinds of error
+// (apikey error codes) that end with it.
+type ExitStatus struct {
+	Code    int
+	Meaning string
+	kinds   []string
+}
+
+// ExitCodes is the one table of exit codes: ExitCode maps errors with it,
+// and the root command's help, the markdown reference and the man pages
+// list it.
+var ExitCodes = []ExitStatus{
+	{ExitOK, "success", nil},
+	{ExitFailure, "runtime failure: database unreachable, I/O", []string{apikey.EINTERNAL, apikey.EUNAVAILABLE, apikey.ECONFLICT}},
+	{ExitUsage, "usage or invalid input; nothing was written", []string{apikey.EINVALID}},
+	{ExitNotFound, "not found (in the --tenant scope)", []string{apikey.ENOTFOUND}},
+	{ExitPolicy, "refused by policy: quota, expiry over the max, keys disabled for the tenant", []string{apikey.EPOLICY}},
+	{ExitRejected, "verify: key rejected (malformed, unknown, revoked, expired, disabled); why on stderr", []string{apikey.EREJECTED}},
+}
+
+// exitCodesText lists ExitCodes, a line each, indented four spaces so
+// that the markdown reference shows them as a block, as help does.
+func exitCodesText() string {
+	var b strings.Builder
+	for _, e := range ExitCodes {
+		fmt.Fprintf(&b, "    %d  %s\n", e.Code, e.Meaning)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
 
 // Main runs keyadm with args and returns the exit code. It is the one place
 // where errors become messages and exit codes; no stack trace gets out.
@@ -66,7 +98,7 @@ func Main(f *Factory, args []string) (code int) {
 func message(err error) string {
 	var ae *apikey.Error
 	if errors.As(err, &ae) {
-		return ae.Message
+		return ae.Worded(flagName)
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || errors.Is(err, errCancelled) {
@@ -76,6 +108,28 @@ func message(err error) string {
 		return "interrupted"
 	}
 	return "internal error: " + err.Error()
+}
+
+// flagName words a data-model field as the flag that sets it: expiresIn is
+// --expires-in. This is the one place the command line names the domain's
+// fields.
+func flagName(field string) string {
+	switch field {
+	case "permissions":
+		return "--permission"
+	case "metadata":
+		return "--meta"
+	}
+	var b strings.Builder
+	b.WriteString("--")
+	for _, r := range field {
+		if unicode.IsUpper(r) {
+			b.WriteByte('-')
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // ExitCode maps an error to the documented exit code. Cobra's own usage
@@ -88,15 +142,11 @@ func ExitCode(err error) int {
 	case errors.As(err, &ue), errors.Is(err, errCancelled):
 		return ExitUsage
 	}
-	switch apikey.ErrorCode(err) {
-	case apikey.EINVALID:
-		return ExitUsage
-	case apikey.ENOTFOUND:
-		return ExitNotFound
-	case apikey.EPOLICY:
-		return ExitPolicy
-	case apikey.EREJECTED:
-		return ExitRejected
+	kind := apikey.ErrorCode(err)
+	for _, e := range ExitCodes {
+		if slices.Contains(e.kinds, kind) {
+			return e.Code
+		}
 	}
 	return ExitFailure
 }

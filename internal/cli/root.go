@@ -62,7 +62,11 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Long: `keyadm creates, lists, verifies, revokes and audits API keys stored in a
 database: an embedded SQLite file by default, or PostgreSQL.
 
-A key's secret is shown once, when it is created; only its SHA-256 is stored.`,
+A key's secret is shown once, when it is created; only its SHA-256 is stored.
+
+Exit codes:
+
+` + exitCodesText(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return f.init(cmd) },
@@ -117,19 +121,32 @@ func strictGroups(cmd *cobra.Command) {
 
 // init resolves settings once flags are parsed: flag > env > file > default.
 func (f *Factory) init(cmd *cobra.Command) error {
-	f.setLogger() // from flags and environment, to trace reading the file
+	// From flags and environment, to trace reading the file.
+	if err := f.setLogger(); err != nil {
+		return err
+	}
 	if err := f.readConfigFile(cmd); err != nil {
 		return err
 	}
-	f.setLogger() // the file may turn debug on
+	if err := f.setLogger(); err != nil { // the file may turn debug on
+		return err
+	}
 	format, err := output.ParseFormat(f.v.GetString(keyOutput))
 	if err != nil {
 		return err
 	}
-	if f.v.GetBool(keyNoColor) || os.Getenv("NO_COLOR") != "" {
+	noColor, err := f.boolSetting(keyNoColor)
+	if err != nil {
+		return err
+	}
+	if noColor || os.Getenv("NO_COLOR") != "" {
 		f.IO.DisableColor()
 	}
-	f.printer = &output.Printer{IO: f.IO, Format: format, Quiet: f.v.GetBool(keyQuiet)}
+	quiet, err := f.boolSetting(keyQuiet)
+	if err != nil {
+		return err
+	}
+	f.printer = &output.Printer{IO: f.IO, Format: format, Quiet: quiet}
 	if t := f.v.GetString(keyTenant); t != "" {
 		if err := apikey.ValidateID("tenant", t); err != nil {
 			return err
@@ -138,12 +155,52 @@ func (f *Factory) init(cmd *cobra.Command) error {
 	return nil
 }
 
-func (f *Factory) setLogger() {
+func (f *Factory) setLogger() error {
+	debug, err := f.boolSetting(keyDebug)
+	if err != nil {
+		return err
+	}
 	level := slog.LevelWarn
-	if f.v.GetBool(keyDebug) {
+	if debug {
 		level = slog.LevelDebug
 	}
 	f.log = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	return nil
+}
+
+// boolSetting is an on/off setting (flag > env > file > default). Viper
+// reads a value it does not know as false; here a value is accepted or
+// refused, naming the variable or the file and key it came from.
+func (f *Factory) boolSetting(key string) (bool, error) {
+	raw := f.v.Get(key)
+	if b, ok := parseBool(raw); ok {
+		return b, nil
+	}
+	const want = "want true or false (also 1/0, yes/no, on/off)"
+	env := "KEYADM_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+	if s := os.Getenv(env); s != "" {
+		return false, apikey.Errorf(apikey.EINVALID, "invalid %s %q: %s", env, s, want)
+	}
+	return false, apikey.Errorf(apikey.EINVALID, "invalid config file %s: %s %q: %s", f.v.ConfigFileUsed(), key, fmt.Sprint(raw), want)
+}
+
+// parseBool reads an on/off value as a flag, the environment or YAML gives
+// it: the usual spellings, in any case.
+func parseBool(v any) (value, ok bool) {
+	switch v := v.(type) {
+	case bool:
+		return v, true
+	case int:
+		return v == 1, v == 0 || v == 1
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true", "1", "yes", "on":
+			return true, true
+		case "false", "0", "no", "off":
+			return false, true
+		}
+	}
+	return false, false
 }
 
 func (f *Factory) readConfigFile(cmd *cobra.Command) error {

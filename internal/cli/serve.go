@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -51,8 +53,8 @@ signal stops at once). One log line per request goes to stderr, never a key.`,
   curl -s -X POST -H "x-api-key: $KEY" http://127.0.0.1:8080/v1/verify`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
-				return usageErrorf(cmd, "invalid --listen %s: want HOST:PORT, such as %s", apikey.Quote(opts.Listen), DefaultListen)
+			if err := checkListen(opts.Listen); err != nil {
+				return usageErrorf(cmd, "invalid --listen %s: %s", apikey.Quote(opts.Listen), err)
 			}
 			if opts.LogFormat != "text" && opts.LogFormat != "json" {
 				return usageErrorf(cmd, "invalid --log-format %s: want text or json", apikey.Quote(opts.LogFormat))
@@ -80,6 +82,27 @@ signal stops at once). One log line per request goes to stderr, never a key.`,
 	return cmd
 }
 
+// checkListen refuses an address net.Listen could never take, before any
+// database is opened: no port, a port beyond 65535, a host that is neither
+// an IP address nor a host name. Whether a good one is free is only known
+// by listening.
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT, such as %s", DefaultListen)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	if host != "" && net.ParseIP(host) == nil && !hostName.MatchString(host) {
+		return fmt.Errorf("host %q is not an IP address or a host name", host)
+	}
+	return nil
+}
+
+// hostName is an RFC 1123 host name.
+var hostName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
+
 func runServe(cmd *cobra.Command, opts *ServeOptions) error {
 	ctx := cmd.Context()
 	f := opts.F
@@ -88,7 +111,7 @@ func runServe(cmd *cobra.Command, opts *ServeOptions) error {
 		return err
 	}
 	level := slog.LevelInfo
-	if f.v.GetBool(keyDebug) {
+	if debug, _ := f.boolSetting(keyDebug); debug { // checked in init
 		level = slog.LevelDebug
 	}
 	hopts := &slog.HandlerOptions{Level: level}

@@ -36,6 +36,12 @@ shell history and the process list; prefer that to passing it as an argument.`,
 			}
 			// Surrounding space (the newline from stdin) is not part of a key.
 			key = strings.TrimSpace(key)
+			if key == "" {
+				if len(a) == 1 && a[0] != "-" {
+					return usageErrorf(cmd, "no key given: the KEY argument is empty")
+				}
+				return usageErrorf(cmd, "no key given: nothing on stdin; pipe the key in, as in printf '%%s' \"$KEY\" | keyadm verify")
+			}
 			// A malformed key is rejected before the database is opened.
 			if _, err := apikey.ParseSecret(key); err != nil {
 				return err

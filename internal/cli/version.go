@@ -78,7 +78,10 @@ them as a record; -q prints only the version.`,
 			if err != nil {
 				return err
 			}
-			quiet := f.v.GetBool(keyQuiet)
+			quiet, err := f.boolSetting(keyQuiet)
+			if err != nil {
+				return err
+			}
 			if format == output.Table && !quiet {
 				_, err := fmt.Fprintf(f.IO.Out, "keyadm %s (commit %s, built %s, %s %s)\n", r.Version, r.Commit, r.Date, r.GoVersion, r.Platform)
 				return err

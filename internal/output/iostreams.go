@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,12 +35,27 @@ func System() *IOStreams {
 	s.inTTY = isTerminal(os.Stdin)
 	s.outTTY = isTerminal(os.Stdout)
 	s.errTTY = isTerminal(os.Stderr)
-	if s.outTTY {
-		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
-			s.width = w
+	s.width = columns(os.Getenv("COLUMNS"), func() int {
+		if s.outTTY {
+			if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+				return w
+			}
 		}
-	}
+		return 0
+	})
 	return s
+}
+
+// columns is the width tables fit: COLUMNS when it is a positive number
+// (as POSIX has it, the user's word beats the terminal's, and it fits a
+// table written to a pipe too), else the terminal's width (0: not a
+// terminal). Another value of COLUMNS, not keyadm's own setting, is passed
+// over as ls passes it over.
+func columns(env string, terminal func() int) int {
+	if n, err := strconv.Atoi(env); err == nil && n > 0 {
+		return n
+	}
+	return terminal()
 }
 
 // Test returns streams on buffers, none of them a terminal.
@@ -65,7 +81,8 @@ func (s *IOStreams) DisableColor() { s.colorDisabled = true }
 // never under NO_COLOR or --no-color.
 func (s *IOStreams) ColorEnabled() bool { return s.outTTY && !s.colorDisabled }
 
-// TerminalWidth is the width of the output terminal, 0 when not one.
+// TerminalWidth is the width tables fit: COLUMNS or the output terminal's,
+// 0 when neither.
 func (s *IOStreams) TerminalWidth() int { return s.width }
 
 // Confirm asks a yes/no question on stderr and reads the answer from stdin.

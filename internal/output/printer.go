@@ -50,6 +50,10 @@ type Printer struct {
 type Column[V any] struct {
 	Header   string
 	Priority int
+	// FreeText marks a column of text people chose (a name, a tenant): on a
+	// narrow terminal it is cut to freeTextWidth before any column is
+	// dropped, and further when the table still does not fit.
+	FreeText bool
 	Cell     func(V) string
 	// Color returns an ANSI colour code for the cell, or "".
 	Color func(V) string
@@ -201,7 +205,8 @@ func fields[V any](p *Printer, cols []Column[V], v V) error {
 	return p.render(nil, rows)
 }
 
-// table writes records as columns fitted to the terminal width.
+// table writes records as columns fitted to the terminal width: cells cut
+// to fit end in "…"; the other formats and show keep the whole value.
 func table[V any](p *Printer, cols []Column[V], records []V) error {
 	if len(records) == 0 {
 		return nil
@@ -212,69 +217,129 @@ func table[V any](p *Printer, cols []Column[V], records []V) error {
 			plain[i] = append(plain[i], Sanitize(c.Cell(r)))
 		}
 	}
-	keep := fit(cols, plain, p.IO.TerminalWidth())
-	var header []string
-	for _, i := range keep {
-		header = append(header, cols[i].Header)
+	keep, widths := fit(cols, plain, p.IO.TerminalWidth())
+	header := make([]string, len(keep))
+	for j, i := range keep {
+		header[j] = Truncate(cols[i].Header, widths[j])
 	}
 	rows := make([][]string, len(records))
 	for r := range records {
-		for _, i := range keep {
-			rows[r] = append(rows[r], cell(p, cols[i], records[r]))
+		for j, i := range keep {
+			rows[r] = append(rows[r], colored(p, cols[i], records[r], Truncate(plain[r][i], widths[j])))
 		}
 	}
 	return p.render(header, rows)
 }
 
-// fit drops the lowest-priority columns until the rest fit in width (0:
-// any width) and returns the indexes of those kept.
-func fit[V any](cols []Column[V], rows [][]string, width int) []int {
-	widths := make([]int, len(cols))
+// Widths a table may cut its columns to: free text keeps freeTextWidth
+// cells while columns are dropped; on a terminal too narrow for the columns
+// that always stay, every column may go down to minWidth.
+const (
+	freeTextWidth = 20
+	minWidth      = 4
+)
+
+// fit chooses the columns to show in width (0: any width) and how wide each
+// is: it drops the lowest-priority columns until the rest fit with their
+// free text cut to freeTextWidth, then shares what room is left, cutting
+// the widest cells first. It returns the indexes of the columns kept and
+// their widths.
+func fit[V any](cols []Column[V], rows [][]string, width int) (keep, widths []int) {
+	natural := make([]int, len(cols))
 	for i, c := range cols {
-		widths[i] = DisplayWidth(c.Header)
+		natural[i] = DisplayWidth(c.Header)
 		for _, r := range rows {
-			widths[i] = max(widths[i], DisplayWidth(r[i]))
+			natural[i] = max(natural[i], DisplayWidth(r[i]))
 		}
 	}
-	keep := make([]bool, len(cols))
-	for i := range keep {
-		keep[i] = true
-	}
-	total := func() int {
-		sum := 0
-		for i, k := range keep {
-			if k {
-				sum += widths[i] + colGap
-			}
+	soft := make([]int, len(cols)) // the width while columns are dropped
+	for i, c := range cols {
+		soft[i] = natural[i]
+		if c.FreeText {
+			soft[i] = min(natural[i], freeTextWidth)
 		}
-		return sum - colGap
 	}
-	for width > 0 && total() > width {
+	for i := range cols {
+		keep = append(keep, i)
+	}
+	pick := func(w []int) []int {
+		out := make([]int, len(keep))
+		for j, i := range keep {
+			out[j] = w[i]
+		}
+		return out
+	}
+	if width <= 0 {
+		return keep, pick(natural)
+	}
+	for sum(pick(soft))+colGap*(len(keep)-1) > width {
 		drop := -1
-		for i, k := range keep {
-			if k && cols[i].Priority > 0 && (drop < 0 || cols[i].Priority < cols[drop].Priority) {
-				drop = i
+		for j, i := range keep {
+			if cols[i].Priority > 0 && (drop < 0 || cols[i].Priority < cols[keep[drop]].Priority) {
+				drop = j
 			}
 		}
 		if drop < 0 {
 			break
 		}
-		keep[drop] = false
+		keep = append(keep[:drop], keep[drop+1:]...)
 	}
-	var idx []int
-	for i, k := range keep {
-		if k {
-			idx = append(idx, i)
+	room := width - colGap*(len(keep)-1)
+	freeCut := make([]int, len(cols)) // free text cut to minWidth, the rest whole
+	hard := make([]int, len(cols))    // every column cut to minWidth
+	for i, c := range cols {
+		hard[i] = min(natural[i], minWidth)
+		freeCut[i] = natural[i]
+		if c.FreeText {
+			freeCut[i] = hard[i]
 		}
 	}
-	return idx
+	// From the widest fit to the narrowest: whole cells, with free text
+	// cut; free text cut further; every column cut.
+	for _, t := range [][2][]int{{soft, natural}, {freeCut, soft}, {hard, soft}} {
+		if floor := pick(t[0]); sum(floor) <= room {
+			return keep, share(floor, pick(t[1]), room)
+		}
+	}
+	return keep, pick(hard) // too narrow for minWidth a column: it cannot fit
+}
+
+// share returns widths between floor and ceil that add up to room (or to
+// ceil's sum, if less), narrowing the widest columns first.
+func share(floor, ceil []int, room int) []int {
+	w := append([]int(nil), ceil...)
+	for sum(w) > room {
+		widest := -1
+		for i := range w {
+			if w[i] > floor[i] && (widest < 0 || w[i] > w[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			break
+		}
+		w[widest]--
+	}
+	return w
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
 }
 
 const colGap = 2
 
 // cell is a column's text for a record, coloured where colour is on.
 func cell[V any](p *Printer, c Column[V], v V) string {
-	text := Sanitize(c.Cell(v))
+	return colored(p, c, v, Sanitize(c.Cell(v)))
+}
+
+// colored is text coloured as c colours v's cell, where colour is on.
+func colored[V any](p *Printer, c Column[V], v V, text string) string {
 	if c.Color != nil && p.IO.ColorEnabled() {
 		if code := c.Color(v); code != "" {
 			return code + text + "\x1b[0m"

@@ -108,14 +108,14 @@ func statusColor(r KeyRecord) string {
 }
 
 // KeyList is how a list of keys is written: the table keeps ID, NAME,
-// STATUS and LAST USED at any width.
+// STATUS and LAST USED at any width, cut to fit if need be.
 var KeyList = View[KeyRecord]{
 	Columns: []Column[KeyRecord]{
 		{Header: "ID", Cell: func(r KeyRecord) string { return r.ID }},
-		{Header: "NAME", Cell: func(r KeyRecord) string { return r.Name }},
-		{Header: "TENANT", Priority: 2, Cell: func(r KeyRecord) string { return r.TenantID }},
+		{Header: "NAME", FreeText: true, Cell: func(r KeyRecord) string { return r.Name }},
+		{Header: "TENANT", Priority: 2, FreeText: true, Cell: func(r KeyRecord) string { return r.TenantID }},
 		{Header: "STATUS", Cell: func(r KeyRecord) string { return string(r.Status) }, Color: statusColor},
-		{Header: "PERMISSIONS", Priority: 1, Cell: func(r KeyRecord) string { return strings.Join(r.Permissions, ",") }},
+		{Header: "PERMISSIONS", Priority: 1, FreeText: true, Cell: func(r KeyRecord) string { return strings.Join(r.Permissions, ",") }},
 		{Header: "HINT", Priority: 3, Cell: func(r KeyRecord) string { return r.Hint + "…" }},
 		{Header: "LAST USED", Cell: func(r KeyRecord) string { return Relative(r.k.LastUsedAt, r.now) }},
 		{Header: "EXPIRES", Priority: 5, Cell: func(r KeyRecord) string { return Relative(r.k.ExpiresAt, r.now) }},
@@ -293,11 +293,11 @@ func detailsJSON(r EventRecord) string {
 var EventList = View[EventRecord]{
 	Columns: []Column[EventRecord]{
 		{Header: "TIME", Cell: func(r EventRecord) string { return Relative(&r.t, r.now) }},
-		{Header: "ACTOR", Priority: 3, Cell: func(r EventRecord) string { return r.Actor }},
+		{Header: "ACTOR", Priority: 3, FreeText: true, Cell: func(r EventRecord) string { return r.Actor }},
 		{Header: "ACTION", Cell: func(r EventRecord) string { return r.Action }},
-		{Header: "TENANT", Priority: 2, Cell: func(r EventRecord) string { return orNone(r.TenantID) }},
+		{Header: "TENANT", Priority: 2, FreeText: true, Cell: func(r EventRecord) string { return orNone(r.TenantID) }},
 		{Header: "KEY", Priority: 4, Cell: func(r EventRecord) string { return orNone(r.KeyID) }},
-		{Header: "DETAILS", Priority: 1, Cell: detailsJSON},
+		{Header: "DETAILS", Priority: 1, FreeText: true, Cell: detailsJSON},
 	},
 	CSVHeader: []string{"id", "time", "actor", "action", "tenantId", "keyId", "details"},
 	CSVRecord: func(r EventRecord) []string {
