@@ -59,19 +59,6 @@ var titles = map[string]string{
 	apikey.EUNAVAILABLE:    "Service unavailable",
 }
 
-// problem is one entry of an error response. Status is a string, as in
-// JSON:API error objects.
-type problem struct {
-	Code   string `json:"code"`
-	Title  string `json:"title"`
-	Detail string `json:"detail"`
-	Status string `json:"status"`
-}
-
-type errorBody struct {
-	Errors []problem `json:"errors"`
-}
-
 // describe turns an error into its status and the problem shown for it. A
 // rejection's code is its reason (malformed, unknown, revoked, …). Server
 // failures get a generic detail: their causes (a database host, a driver

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
-	"github.com/keyadm/keyadm/internal/output"
 )
 
 // Page sizes of GET /v1/api-keys.
@@ -83,17 +82,6 @@ func (p listParams) link(after, before string) string {
 	return listPath + "?" + q.Encode()
 }
 
-type listLinks struct {
-	Self string  `json:"self"`
-	Next *string `json:"next"`
-	Prev *string `json:"prev"`
-}
-
-type listResponse struct {
-	Data  []output.KeyRecord `json:"data"`
-	Links listLinks          `json:"links"`
-}
-
 // listKeys answers one page of the admin's tenant's keys, with links to
 // the pages on either side: null where no key lies that way.
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, admin *apikey.Key, q query) {
@@ -116,9 +104,9 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, admin *apikey.
 		s.fail(w, r, err)
 		return
 	}
-	resp := listResponse{Data: make([]output.KeyRecord, 0, len(page.Keys)), Links: listLinks{Self: p.link(p.after, p.before)}}
+	resp := listPage{Data: make([]keyRecord, 0, len(page.Keys)), Links: listLinks{Self: p.link(p.after, p.before)}}
 	for _, k := range page.Keys {
-		resp.Data = append(resp.Data, output.NewKeyRecord(k, page.Now, ""))
+		resp.Data = append(resp.Data, newKeyRecord(k, page.Now, ""))
 	}
 	if n := len(page.Keys); n > 0 {
 		first, last := page.Keys[0].ID, page.Keys[n-1].ID
@@ -160,19 +148,6 @@ func (s *Server) anyKey(r *http.Request, in apikey.ListInput, after, before stri
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// createRequest is the body of POST /v1/api-keys.
-type createRequest struct {
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	TenantID    string            `json:"tenantId"`
-	TeamID      string            `json:"teamId"`
-	OwnerID     string            `json:"ownerId"`
-	Permissions []string          `json:"permissions"`
-	ExpiresIn   *string           `json:"expiresIn"`
-	ExpiresAt   *string           `json:"expiresAt"`
-	Metadata    map[string]string `json:"metadata"`
-}
 
 // input turns the request into the Service's input for the admin's tenant.
 func (c *createRequest) input(admin *apikey.Key) (apikey.CreateInput, error) {
@@ -226,7 +201,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, admin *apikey
 	}
 	// Committed: only now may the secret be sent.
 	w.Header().Set("Location", listPath+"/"+c.Key.ID)
-	writeJSON(w, http.StatusCreated, output.NewKeyRecord(c.Key, c.Key.CreatedAt, c.Secret.String()))
+	writeJSON(w, http.StatusCreated, newKeyRecord(c.Key, c.Key.CreatedAt, c.Secret.String()))
 }
 
 // getKey answers one of the admin's tenant's keys; another tenant's is
@@ -287,5 +262,5 @@ func (s *Server) answerKey(w http.ResponseWriter, r *http.Request, k *apikey.Key
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, output.NewKeyRecord(k, now, ""))
+	writeJSON(w, http.StatusOK, newKeyRecord(k, now, ""))
 }
