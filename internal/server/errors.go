@@ -73,7 +73,7 @@ func describe(err error) (int, problem) {
 		code, status = apikey.EINTERNAL, http.StatusInternalServerError
 	}
 	// Messages quote input; a key pasted where it does not belong stays out.
-	detail := apikey.RedactSecrets(apikey.ErrorMessage(err))
+	detail := apikey.RedactSecrets(worded(err))
 	switch code {
 	case apikey.EREJECTED:
 		code = apikey.ErrorReason(err)
@@ -87,6 +87,16 @@ func describe(err error) (int, problem) {
 		title = http.StatusText(status)
 	}
 	return status, problem{Code: code, Title: title, Detail: detail, Status: strconv.Itoa(status)}
+}
+
+// worded is err's message with each field it names worded as the API
+// names it (memberName).
+func worded(err error) string {
+	var e *apikey.Error
+	if errors.As(err, &e) {
+		return e.Worded(memberName)
+	}
+	return apikey.ErrorMessage(err)
 }
 
 // fail writes err as an error response, and logs the cause of a 5xx.

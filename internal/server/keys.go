@@ -50,17 +50,8 @@ func parseListParams(m query) (listParams, error) {
 			return p, err
 		}
 	}
+	// The Service checks the cursors (key ids, not both).
 	p.after, p.before = m["startingAfter"], m["endingBefore"]
-	if p.after != "" && p.before != "" {
-		return p, apikey.Errorf(apikey.EINVALID, "give startingAfter or endingBefore, not both")
-	}
-	for _, id := range []string{p.after, p.before} {
-		if id != "" {
-			if err := apikey.ValidateKeyID(id); err != nil {
-				return p, err
-			}
-		}
-	}
 	return p, nil
 }
 
@@ -158,23 +149,19 @@ func (c *createRequest) input(admin *apikey.Key) (apikey.CreateInput, error) {
 	if c.TenantID != "" && c.TenantID != admin.TenantID {
 		return in, apikey.Errorf(codeForbidden, "key %s may only create keys in tenant %q", admin.ID, admin.TenantID)
 	}
-	if c.ExpiresIn != nil && c.ExpiresAt != nil {
-		return in, apikey.Errorf(apikey.EINVALID, "give expiresIn or expiresAt, not both")
-	}
+	// Only parsing is done here; the Service checks the expiry (one of the
+	// two, longer than zero, within policy).
 	if c.ExpiresIn != nil {
 		d, err := apikey.ParseDuration(*c.ExpiresIn)
 		if err != nil {
-			return in, apikey.Errorf(apikey.EINVALID, "expiresIn: %s", apikey.ErrorMessage(err))
-		}
-		if d <= 0 {
-			return in, apikey.Errorf(apikey.EINVALID, "invalid expiresIn: must be longer than zero")
+			return in, apikey.Errorf(apikey.EINVALID, "%s: %s", apikey.Field("expiresIn"), apikey.ErrorMessage(err))
 		}
 		in.Expiry.In = &d
 	}
 	if c.ExpiresAt != nil {
 		t, err := apikey.ParseTime(*c.ExpiresAt)
 		if err != nil {
-			return in, apikey.Errorf(apikey.EINVALID, "expiresAt: %s", apikey.ErrorMessage(err))
+			return in, apikey.Errorf(apikey.EINVALID, "%s: %s", apikey.Field("expiresAt"), apikey.ErrorMessage(err))
 		}
 		in.Expiry.At = &t
 	}

@@ -124,6 +124,22 @@ type createRequest struct {
 	Metadata    map[string]string `json:"metadata"`
 }
 
+// memberName words a data-model field (see apikey.Field) as the JSON
+// member, or query parameter, that sets it: the one place the API names
+// the domain's fields. Most are named alike.
+func memberName(field string) string {
+	switch field {
+	case "after":
+		return "startingAfter"
+	case "before":
+		return "endingBefore"
+	case "noExpiry":
+		// No route takes it yet; a JSON API says it with null.
+		return "a null expiresAt"
+	}
+	return field
+}
+
 // configDocument is a tenant's effective config as the API shows it:
 // tenantId, then one member per setting holding its value as text (as
 // `keyadm config get` shows it), so that a JSON Patch path /<setting_name>

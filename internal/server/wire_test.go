@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -32,6 +33,25 @@ func TestWireRecords(t *testing.T) {
 		b, err := json.Marshal(c.v)
 		if err != nil || string(b) != c.want {
 			t.Errorf("%T: %s (%v)\nwant %s", c.v, b, err, c.want)
+		}
+	}
+}
+
+// TestFieldsWordedAsMembers: an error answer names the domain's fields as
+// the API's members and query parameters, never as the data model or the
+// command line does.
+func TestFieldsWordedAsMembers(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{apikey.Errorf(apikey.EINVALID, "give %s or %s, not both", apikey.Field("after"), apikey.Field("before")), "give startingAfter or endingBefore, not both"},
+		{apikey.Errorf(apikey.EINVALID, "give %s or %s, not both", apikey.Field("expiresIn"), apikey.Field("expiresAt")), "give expiresIn or expiresAt, not both"},
+		{apikey.Errorf(apikey.EINVALID, "invalid %s: must be longer than zero", apikey.Field("expiresIn")), "invalid expiresIn: must be longer than zero"},
+		{fmt.Errorf("creating: %w", apikey.Errorf(apikey.EINVALID, "%s is for update", apikey.Field("noExpiry"))), "a null expiresAt is for update"},
+	} {
+		if _, p := describe(c.err); p.Detail != c.want {
+			t.Errorf("detail %q, want %q", p.Detail, c.want)
 		}
 	}
 }
