@@ -36,7 +36,7 @@ func parseListParams(m query) (listParams, error) {
 	if v, ok := m["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxPageSize {
-			return p, apikey.Errorf(apikey.EINVALID, "invalid limit %q: want a whole number from 1 to %d", clip(v, 20), MaxPageSize)
+			return p, apikey.Errorf(apikey.EINVALID, "invalid limit %s: want a whole number from 1 to %d", apikey.Quote(v), MaxPageSize)
 		}
 		p.limit = n
 	}
