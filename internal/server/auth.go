@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/keyadm/keyadm/internal/apikey"
-	"github.com/keyadm/keyadm/internal/output"
 )
 
 // PermissionAdmin is the permission a key needs for the admin API.
@@ -86,18 +85,6 @@ func (s *Server) admin(h adminHandler, params ...string) http.HandlerFunc {
 // actor names an admin key in the audit trail.
 func actor(admin *apikey.Key) string { return "key:" + admin.ID }
 
-// identity is what POST /v1/verify answers for a good key: whose it is
-// and what it may do (what Service.Check reads on the hot path).
-type identity struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"name"`
-	TenantID    string   `json:"tenantId"`
-	TeamID      *string  `json:"teamId"`
-	OwnerID     *string  `json:"ownerId"`
-	Permissions []string `json:"permissions"`
-	ExpiresAt   *string  `json:"expiresAt"`
-}
-
 // verify answers whether the request's key grants access, and whose it is.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	// A malformed request is refused before the key is checked, so its
@@ -121,12 +108,5 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	id := identity{ID: k.ID, Name: k.Name, TenantID: k.TenantID, TeamID: k.TeamID, OwnerID: k.OwnerID, Permissions: k.Permissions}
-	if id.Permissions == nil {
-		id.Permissions = []string{}
-	}
-	if k.ExpiresAt != nil {
-		id.ExpiresAt = ptr(output.Timestamp(*k.ExpiresAt))
-	}
-	writeJSON(w, http.StatusOK, id)
+	writeJSON(w, http.StatusOK, newIdentity(k))
 }

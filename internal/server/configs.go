@@ -1,46 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 )
-
-// configDocument is a tenant's effective config as the API shows it:
-// tenantId, then one member per setting holding its value as text (as
-// `keyadm config get` shows it), so that a JSON Patch path /<setting_name>
-// names exactly the member it changes, then sources: where each value
-// comes from (default, global or tenant).
-type configDocument apikey.TenantConfig
-
-// MarshalJSON writes the members in that order, settings by name.
-func (d configDocument) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	tenant, _ := json.Marshal(d.TenantID)
-	b.WriteString(`{"tenantId":`)
-	b.Write(tenant)
-	sources := map[string]string{}
-	for _, v := range d.Values {
-		name, _ := json.Marshal(v.Name)
-		value, _ := json.Marshal(v.Value)
-		b.WriteByte(',')
-		b.Write(name)
-		b.WriteByte(':')
-		b.Write(value)
-		sources[v.Name] = v.Source
-	}
-	src, err := json.Marshal(sources)
-	if err != nil {
-		return nil, err
-	}
-	b.WriteString(`,"sources":`)
-	b.Write(src)
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
 
 // configTenant is the tenant of a config request, which must be the admin
 // key's own: another tenant's config is forbidden, never shown.

@@ -59,19 +59,6 @@ var titles = map[string]string{
 	apikey.EUNAVAILABLE:    "Service unavailable",
 }
 
-// problem is one entry of an error response. Status is a string, as in
-// JSON:API error objects.
-type problem struct {
-	Code   string `json:"code"`
-	Title  string `json:"title"`
-	Detail string `json:"detail"`
-	Status string `json:"status"`
-}
-
-type errorBody struct {
-	Errors []problem `json:"errors"`
-}
-
 // describe turns an error into its status and the problem shown for it. A
 // rejection's code is its reason (malformed, unknown, revoked, …). Server
 // failures get a generic detail: their causes (a database host, a driver
@@ -86,7 +73,7 @@ func describe(err error) (int, problem) {
 		code, status = apikey.EINTERNAL, http.StatusInternalServerError
 	}
 	// Messages quote input; a key pasted where it does not belong stays out.
-	detail := apikey.RedactSecrets(apikey.ErrorMessage(err))
+	detail := apikey.RedactSecrets(worded(err))
 	switch code {
 	case apikey.EREJECTED:
 		code = apikey.ErrorReason(err)
@@ -100,6 +87,16 @@ func describe(err error) (int, problem) {
 		title = http.StatusText(status)
 	}
 	return status, problem{Code: code, Title: title, Detail: detail, Status: strconv.Itoa(status)}
+}
+
+// worded is err's message with each field it names worded as the API
+// names it (memberName).
+func worded(err error) string {
+	var e *apikey.Error
+	if errors.As(err, &e) {
+		return e.Worded(memberName)
+	}
+	return apikey.ErrorMessage(err)
 }
 
 // fail writes err as an error response, and logs the cause of a 5xx.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 )
@@ -60,6 +61,47 @@ func TestSecretsAndInvisibleCharactersRefused(t *testing.T) {
 		}
 		if events != 2 {
 			t.Errorf("%d audit events, want the 2 creations", events)
+		}
+	})
+}
+
+// TestLongInputQuoted: a long input quoted back in an error is cut on a
+// character, never inside one, and the detail gives its length, as the
+// CLI's messages do (apikey.Quote).
+func TestLongInputQuoted(t *testing.T) {
+	eachEngine(t, func(t *testing.T, h *harness) {
+		_, admin := h.admin("acme")
+		id, _ := h.key(apikey.CreateInput{TenantID: "acme", Name: "steady"})
+		long := strings.Repeat("é", 60)
+		for _, c := range []struct {
+			r      response
+			status int
+			want   string
+		}{
+			{h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"x","`+long+`":"v"}`)), http.StatusBadRequest, `unknown field "é`},
+			{h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"x","metadata":{"`+long+`":"a","`+long+`":"b"}}`)), http.StatusBadRequest, `duplicate field "metadata.é`},
+			{h.do("POST", "/v1/api-keys", withKey(admin), withBody("text/"+long, `{}`)), http.StatusUnsupportedMediaType, `Content-Type "text/é`},
+			{h.do("GET", "/v1/api-keys?limit="+long, withKey(admin)), http.StatusBadRequest, `invalid limit "é`},
+			{h.do("GET", "/v1/api-keys?"+long+"=1", withKey(admin)), http.StatusBadRequest, `unknown query parameter "é`},
+			{h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withPatch(`[{"op":"`+long+`","path":"/name","value":"x"}]`)), http.StatusBadRequest, `unsupported patch op "é`},
+			{h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withPatch(`[{"op":"replace","path":"/`+long+`","value":"x"}]`)), http.StatusBadRequest, `unsupported patch path "/é`},
+		} {
+			var p problem
+			switch c.status {
+			case http.StatusUnsupportedMediaType:
+				p = c.r.wantError(t, c.status, "unsupported_media_type")
+			default:
+				p = c.r.wantError(t, c.status, "invalid")
+			}
+			if !strings.Contains(p.Detail, c.want) || !strings.Contains(p.Detail, ` characters)`) ||
+				!utf8.ValidString(p.Detail) || strings.ContainsAny(p.Detail, "\uFFFD\\") {
+				t.Errorf("detail %q: want it to quote %s… whole characters and give the length", p.Detail, c.want)
+			}
+		}
+		// Where the input is not quoted, it is still cut on a character.
+		p := h.do("GET", "/v1/nope/"+strings.Repeat("é", 120), withKey(admin)).wantError(t, http.StatusNotFound, "not_found")
+		if !strings.HasSuffix(p.Detail, "GET /v1/nope/"+strings.Repeat("é", 91)+"…") || strings.Contains(p.Detail, "\uFFFD") {
+			t.Errorf("detail %q", p.Detail)
 		}
 	})
 }

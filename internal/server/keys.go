@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
-	"github.com/keyadm/keyadm/internal/output"
 )
 
 // Page sizes of GET /v1/api-keys.
@@ -37,7 +36,7 @@ func parseListParams(m query) (listParams, error) {
 	if v, ok := m["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxPageSize {
-			return p, apikey.Errorf(apikey.EINVALID, "invalid limit %q: want a whole number from 1 to %d", clip(v, 20), MaxPageSize)
+			return p, apikey.Errorf(apikey.EINVALID, "invalid limit %s: want a whole number from 1 to %d", apikey.Quote(v), MaxPageSize)
 		}
 		p.limit = n
 	}
@@ -51,17 +50,8 @@ func parseListParams(m query) (listParams, error) {
 			return p, err
 		}
 	}
+	// The Service checks the cursors (key ids, not both).
 	p.after, p.before = m["startingAfter"], m["endingBefore"]
-	if p.after != "" && p.before != "" {
-		return p, apikey.Errorf(apikey.EINVALID, "give startingAfter or endingBefore, not both")
-	}
-	for _, id := range []string{p.after, p.before} {
-		if id != "" {
-			if err := apikey.ValidateKeyID(id); err != nil {
-				return p, err
-			}
-		}
-	}
 	return p, nil
 }
 
@@ -81,17 +71,6 @@ func (p listParams) link(after, before string) string {
 		q.Set("endingBefore", before)
 	}
 	return listPath + "?" + q.Encode()
-}
-
-type listLinks struct {
-	Self string  `json:"self"`
-	Next *string `json:"next"`
-	Prev *string `json:"prev"`
-}
-
-type listResponse struct {
-	Data  []output.KeyRecord `json:"data"`
-	Links listLinks          `json:"links"`
 }
 
 // listKeys answers one page of the admin's tenant's keys, with links to
@@ -116,9 +95,9 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, admin *apikey.
 		s.fail(w, r, err)
 		return
 	}
-	resp := listResponse{Data: make([]output.KeyRecord, 0, len(page.Keys)), Links: listLinks{Self: p.link(p.after, p.before)}}
+	resp := listPage{Data: make([]keyRecord, 0, len(page.Keys)), Links: listLinks{Self: p.link(p.after, p.before)}}
 	for _, k := range page.Keys {
-		resp.Data = append(resp.Data, output.NewKeyRecord(k, page.Now, ""))
+		resp.Data = append(resp.Data, newKeyRecord(k, page.Now, ""))
 	}
 	if n := len(page.Keys); n > 0 {
 		first, last := page.Keys[0].ID, page.Keys[n-1].ID
@@ -161,19 +140,6 @@ func (s *Server) anyKey(r *http.Request, in apikey.ListInput, after, before stri
 
 func ptr[T any](v T) *T { return &v }
 
-// createRequest is the body of POST /v1/api-keys.
-type createRequest struct {
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	TenantID    string            `json:"tenantId"`
-	TeamID      string            `json:"teamId"`
-	OwnerID     string            `json:"ownerId"`
-	Permissions []string          `json:"permissions"`
-	ExpiresIn   *string           `json:"expiresIn"`
-	ExpiresAt   *string           `json:"expiresAt"`
-	Metadata    map[string]string `json:"metadata"`
-}
-
 // input turns the request into the Service's input for the admin's tenant.
 func (c *createRequest) input(admin *apikey.Key) (apikey.CreateInput, error) {
 	in := apikey.CreateInput{
@@ -183,23 +149,19 @@ func (c *createRequest) input(admin *apikey.Key) (apikey.CreateInput, error) {
 	if c.TenantID != "" && c.TenantID != admin.TenantID {
 		return in, apikey.Errorf(codeForbidden, "key %s may only create keys in tenant %q", admin.ID, admin.TenantID)
 	}
-	if c.ExpiresIn != nil && c.ExpiresAt != nil {
-		return in, apikey.Errorf(apikey.EINVALID, "give expiresIn or expiresAt, not both")
-	}
+	// Only parsing is done here; the Service checks the expiry (one of the
+	// two, longer than zero, within policy).
 	if c.ExpiresIn != nil {
 		d, err := apikey.ParseDuration(*c.ExpiresIn)
 		if err != nil {
-			return in, apikey.Errorf(apikey.EINVALID, "expiresIn: %s", apikey.ErrorMessage(err))
-		}
-		if d <= 0 {
-			return in, apikey.Errorf(apikey.EINVALID, "invalid expiresIn: must be longer than zero")
+			return in, apikey.Errorf(apikey.EINVALID, "%s: %s", apikey.Field("expiresIn"), apikey.ErrorMessage(err))
 		}
 		in.Expiry.In = &d
 	}
 	if c.ExpiresAt != nil {
 		t, err := apikey.ParseTime(*c.ExpiresAt)
 		if err != nil {
-			return in, apikey.Errorf(apikey.EINVALID, "expiresAt: %s", apikey.ErrorMessage(err))
+			return in, apikey.Errorf(apikey.EINVALID, "%s: %s", apikey.Field("expiresAt"), apikey.ErrorMessage(err))
 		}
 		in.Expiry.At = &t
 	}
@@ -226,7 +188,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, admin *apikey
 	}
 	// Committed: only now may the secret be sent.
 	w.Header().Set("Location", listPath+"/"+c.Key.ID)
-	writeJSON(w, http.StatusCreated, output.NewKeyRecord(c.Key, c.Key.CreatedAt, c.Secret.String()))
+	writeJSON(w, http.StatusCreated, newKeyRecord(c.Key, c.Key.CreatedAt, c.Secret.String()))
 }
 
 // getKey answers one of the admin's tenant's keys; another tenant's is
@@ -287,5 +249,5 @@ func (s *Server) answerKey(w http.ResponseWriter, r *http.Request, k *apikey.Key
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, output.NewKeyRecord(k, now, ""))
+	writeJSON(w, http.StatusOK, newKeyRecord(k, now, ""))
 }

@@ -113,7 +113,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			attrs := []slog.Attr{
 				slog.String("method", methodLabel(r.Method)),
 				slog.String("route", route),
-				slog.String("path", clip(r.URL.Path, 200)),
+				slog.String("path", shorten(r.URL.Path, 200)),
 				slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes),
 				slog.Duration("took", took),

@@ -31,7 +31,7 @@ func decodeJSON(r *http.Request, v any, media ...string) error {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || !slices.Contains(media, mt) {
-		return apikey.Errorf(codeMediaType, "Content-Type %q: want %s", clip(ct, 100), strings.Join(media, " or "))
+		return apikey.Errorf(codeMediaType, "Content-Type %s: want %s", apikey.Quote(ct), strings.Join(media, " or "))
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -173,7 +173,7 @@ func checkMembers(body []byte, v any) error {
 			top.member, top.field = structField(top.typ, name)
 			top.wantKey = false
 			if top.names[top.member] {
-				return apikey.Errorf(apikey.EINVALID, "duplicate field %q: give each member of an object once", clip(top.child(), 100))
+				return apikey.Errorf(apikey.EINVALID, "duplicate field %s: give each member of an object once", apikey.Quote(top.child()))
 			}
 			top.names[top.member] = true
 		case tok == json.Delim('{') || tok == json.Delim('['):
@@ -229,7 +229,12 @@ func jsonError(err error) error {
 		}
 		return apikey.Errorf(apikey.EINVALID, "invalid JSON: want %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return apikey.Errorf(apikey.EINVALID, "unknown field %s", clip(strings.TrimPrefix(err.Error(), "json: unknown field "), 100))
+		// encoding/json quotes the name with %q.
+		name, err := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if err != nil {
+			return apikey.Errorf(apikey.EINVALID, "unknown field")
+		}
+		return apikey.Errorf(apikey.EINVALID, "unknown field %s", apikey.Quote(name))
 	}
 	return apikey.Errorf(apikey.EINVALID, "invalid JSON")
 }
@@ -262,15 +267,15 @@ type query map[string]string
 func queryParams(r *http.Request, allowed ...string) (query, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, apikey.Errorf(apikey.EINVALID, "invalid query string: %s; separate parameters with &, and percent-encode ; and %% in a value", clip(err.Error(), 100))
+		return nil, apikey.Errorf(apikey.EINVALID, "invalid query string: %s; separate parameters with &, and percent-encode ; and %% in a value", shorten(err.Error(), 100))
 	}
 	out := make(query, len(q))
 	for name, vals := range q {
 		if !slices.Contains(allowed, name) {
 			if len(allowed) == 0 {
-				return nil, apikey.Errorf(apikey.EINVALID, "unknown query parameter %q: this route takes none", clip(name, 64))
+				return nil, apikey.Errorf(apikey.EINVALID, "unknown query parameter %s: this route takes none", apikey.Quote(name))
 			}
-			return nil, apikey.Errorf(apikey.EINVALID, "unknown query parameter %q: want %s", clip(name, 64), strings.Join(allowed, ", "))
+			return nil, apikey.Errorf(apikey.EINVALID, "unknown query parameter %s: want %s", apikey.Quote(name), strings.Join(allowed, ", "))
 		}
 		if len(vals) != 1 {
 			return nil, apikey.Errorf(apikey.EINVALID, "query parameter %s given %d times", name, len(vals))
@@ -280,15 +285,21 @@ func queryParams(r *http.Request, allowed ...string) (query, error) {
 	return out, nil
 }
 
-// clip shortens client text quoted back in a message or a log line,
-// with anything key-like in it redacted.
-func clip(s string, n int) string {
+// shorten cuts text that holds client input, for a log line or a
+// message that already words it, to n characters and a "…", with
+// anything key-like in it redacted. A quoted input goes through
+// apikey.Quote instead, which also gives its length.
+func shorten(s string, n int) string {
 	// Redact first: a clipped key is still most of a key.
 	s = apikey.RedactSecrets(s)
-	if len(s) <= n {
-		return s
+	count := 0
+	for i := range s {
+		if count == n {
+			return s[:i] + "…"
+		}
+		count++
 	}
-	return s[:n] + "…"
+	return s
 }
 
 // patchOp is one operation of a JSON Patch (RFC 6902). Value is nil when
@@ -317,11 +328,11 @@ func decodePatch(r *http.Request) ([]patchOp, error) {
 // members, and returns the member its path names.
 func (op patchOp) member(allowedOps, members []string) (string, error) {
 	if !slices.Contains(allowedOps, op.Op) {
-		return "", apikey.Errorf(apikey.EINVALID, "unsupported patch op %q: want %s", clip(op.Op, 32), strings.Join(allowedOps, " or "))
+		return "", apikey.Errorf(apikey.EINVALID, "unsupported patch op %s: want %s", apikey.Quote(op.Op), strings.Join(allowedOps, " or "))
 	}
 	name, ok := strings.CutPrefix(op.Path, "/")
 	if !ok || !slices.Contains(members, name) {
-		return "", apikey.Errorf(apikey.EINVALID, "unsupported patch path %q: want one of /%s", clip(op.Path, 64), strings.Join(members, ", /"))
+		return "", apikey.Errorf(apikey.EINVALID, "unsupported patch path %s: want one of /%s", apikey.Quote(op.Path), strings.Join(members, ", /"))
 	}
 	if op.Op != "remove" && op.Value == nil {
 		return "", apikey.Errorf(apikey.EINVALID, "patch op %s %s: missing value", op.Op, op.Path)

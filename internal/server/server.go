@@ -105,7 +105,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/healthz", methods{http.MethodGet: s.healthz})
 	mux.Handle("/metrics", methods{http.MethodGet: s.metrics.handler().ServeHTTP})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, apikey.Errorf(apikey.ENOTFOUND, "no such route: %s %s", methodLabel(r.Method), clip(r.URL.Path, 100)))
+		s.fail(w, r, apikey.Errorf(apikey.ENOTFOUND, "no such route: %s %s", methodLabel(r.Method), shorten(r.URL.Path, 100)))
 	})
 	return mux
 }

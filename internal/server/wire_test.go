@@ -1,0 +1,57 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+// TestWireRecords pins the JSON the API sends for a key and an identity,
+// byte for byte: member names, their order, null for what is absent, []
+// and {} for empty lists and maps, times in UTC to the nanosecond.
+func TestWireRecords(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 123, time.FixedZone("CET", 3600))
+	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
+	bare := &apikey.Key{ID: "a", TenantID: "t", Name: "n", Hint: "qapi_x", CreatedAt: now, UpdatedAt: now, CreatedBy: "cli"}
+	full := &apikey.Key{ID: "a", TenantID: "t", TeamID: ptr("tm"), OwnerID: ptr("o"), Name: "n", Description: ptr("d"),
+		Permissions: []string{"read", "admin"}, Hint: "qapi_x", CreatedAt: now, UpdatedAt: now.Add(time.Second), CreatedBy: "cli",
+		ExpiresAt: at(time.Hour), RevokedAt: at(time.Minute), RevokedBy: ptr("me"), RevokeReason: ptr("why"),
+		LastUsedAt: at(-time.Hour), Metadata: map[string]string{"b": "1", "a": "<&>"}, RotatedFrom: ptr("z")}
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{newKeyRecord(bare, now, ""), `{"id":"a","tenantId":"t","teamId":null,"ownerId":null,"name":"n","description":null,"permissions":[],"hint":"qapi_x","status":"active","createdAt":"2026-03-01T11:00:00.000000123Z","createdBy":"cli","updatedAt":"2026-03-01T11:00:00.000000123Z","expiresAt":null,"revokedAt":null,"revokedBy":null,"revokeReason":null,"lastUsedAt":null,"metadata":{},"rotatedFrom":null}`},
+		{newKeyRecord(bare, now, "qapi_s"), `{"id":"a","tenantId":"t","teamId":null,"ownerId":null,"name":"n","description":null,"permissions":[],"hint":"qapi_x","status":"active","createdAt":"2026-03-01T11:00:00.000000123Z","createdBy":"cli","updatedAt":"2026-03-01T11:00:00.000000123Z","expiresAt":null,"revokedAt":null,"revokedBy":null,"revokeReason":null,"lastUsedAt":null,"metadata":{},"rotatedFrom":null,"key":"qapi_s"}`},
+		{newKeyRecord(full, now, ""), `{"id":"a","tenantId":"t","teamId":"tm","ownerId":"o","name":"n","description":"d","permissions":["read","admin"],"hint":"qapi_x","status":"revoked","createdAt":"2026-03-01T11:00:00.000000123Z","createdBy":"cli","updatedAt":"2026-03-01T11:00:01.000000123Z","expiresAt":"2026-03-01T12:00:00.000000123Z","revokedAt":"2026-03-01T11:01:00.000000123Z","revokedBy":"me","revokeReason":"why","lastUsedAt":"2026-03-01T10:00:00.000000123Z","metadata":{"a":"\u003c\u0026\u003e","b":"1"},"rotatedFrom":"z"}`},
+		{newIdentity(bare), `{"id":"a","name":"n","tenantId":"t","teamId":null,"ownerId":null,"permissions":[],"expiresAt":null}`},
+		{newIdentity(full), `{"id":"a","name":"n","tenantId":"t","teamId":"tm","ownerId":"o","permissions":["read","admin"],"expiresAt":"2026-03-01T12:00:00.000000123Z"}`},
+	} {
+		b, err := json.Marshal(c.v)
+		if err != nil || string(b) != c.want {
+			t.Errorf("%T: %s (%v)\nwant %s", c.v, b, err, c.want)
+		}
+	}
+}
+
+// TestFieldsWordedAsMembers: an error answer names the domain's fields as
+// the API's members and query parameters, never as the data model or the
+// command line does.
+func TestFieldsWordedAsMembers(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{apikey.Errorf(apikey.EINVALID, "give %s or %s, not both", apikey.Field("after"), apikey.Field("before")), "give startingAfter or endingBefore, not both"},
+		{apikey.Errorf(apikey.EINVALID, "give %s or %s, not both", apikey.Field("expiresIn"), apikey.Field("expiresAt")), "give expiresIn or expiresAt, not both"},
+		{apikey.Errorf(apikey.EINVALID, "invalid %s: must be longer than zero", apikey.Field("expiresIn")), "invalid expiresIn: must be longer than zero"},
+		{fmt.Errorf("creating: %w", apikey.Errorf(apikey.EINVALID, "%s is for update", apikey.Field("noExpiry"))), "a null expiresAt is for update"},
+	} {
+		if _, p := describe(c.err); p.Detail != c.want {
+			t.Errorf("detail %q, want %q", p.Detail, c.want)
+		}
+	}
+}
