@@ -83,7 +83,10 @@ func Main(f *Factory, args []string) (code int) {
 	if err != nil && !errors.As(err, &ue) && !errors.As(err, &ae) && isCobraUsage(err) {
 		// Cobra's own usage errors (an unknown command, a missing required
 		// flag) say where to look, as keyadm's do.
-		err = usageErrorf(cmd, "%s", cobraMessage(err.Error()))
+		err = usageErrorf("%s", cobraMessage(err.Error()))
+	}
+	if errors.As(err, &ue) && cmd != nil {
+		ue.command = cmd.CommandPath()
 	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
