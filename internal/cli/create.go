@@ -47,9 +47,6 @@ hash; keyadm cannot show it again. Save it now.`,
 			if in.Actor, err = f.Actor(); err != nil {
 				return err
 			}
-			if err := in.Validate(); err != nil {
-				return err
-			}
 			return runWith(cmd.Context(), opts, runF, createRun)
 		},
 	}
