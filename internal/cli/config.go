@@ -135,7 +135,7 @@ func negativeValues(check cobra.PositionalArgs) cobra.PositionalArgs {
 		fl.SetInterspersed(true)
 		defer fl.SetInterspersed(false)
 		if err := fl.Parse(append(rest, append([]string{"--"}, values...)...)); err != nil {
-			return usageErrorf("%s", cobraMessage(err.Error()))
+			return flagError(err)
 		}
 		if help, _ := fl.GetBool("help"); help {
 			return nil

@@ -60,7 +60,7 @@ hash; keyadm cannot show it again. Save it now.`,
 	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")
 	fl.StringArrayVar(&opts.Meta, "meta", nil, "metadata key=value, repeatable")
 	_ = cmd.MarkFlagRequired("name")
-	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at")
+	exclusive(cmd, "expires-in", "expires-at")
 	return cmd
 }
 

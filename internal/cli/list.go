@@ -86,9 +86,9 @@ csv and show keep every value whole.`,
 	fl.StringVar(&opts.Input.After, "after", "", "show the keys after this key id (next page)")
 	fl.StringVar(&opts.Input.Before, "before", "", "show the keys before this key id (previous page)")
 	fl.BoolVar(&opts.All, "all", false, "show every key, streaming")
-	cmd.MarkFlagsMutuallyExclusive("after", "before")
-	cmd.MarkFlagsMutuallyExclusive("all", "after")
-	cmd.MarkFlagsMutuallyExclusive("all", "before")
+	exclusive(cmd, "after", "before")
+	exclusive(cmd, "all", "after")
+	exclusive(cmd, "all", "before")
 	return cmd
 }
 

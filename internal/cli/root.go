@@ -68,10 +68,15 @@ Exit codes:
 ` + exitCodesText(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return f.init(cmd) },
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.init(cmd); err != nil {
+				return err
+			}
+			return checkFlags(cmd)
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErrorf("%s", cobraMessage(err.Error()))
+		return flagError(err)
 	})
 	pf := root.PersistentFlags()
 	pf.String(keyDB, "", "database: a SQLite path, sqlite://PATH or postgres://… (env KEYADM_DB; default $XDG_DATA_HOME/keyadm/keyadm.db)")

@@ -68,7 +68,7 @@ and --meta k= removes one. Updating never un-revokes a key.`,
 	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")
 	fl.BoolVar(&in.Expiry.None, "no-expiry", false, "never expire (unless the tenant requires expiry)")
 	fl.StringArrayVar(&meta, "meta", nil, "set metadata key=value (key= removes it), repeatable")
-	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at", "no-expiry")
+	exclusive(cmd, "expires-in", "expires-at", "no-expiry")
 	return cmd
 }
 
