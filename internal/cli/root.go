@@ -66,8 +66,8 @@ A key's secret is shown once, when it is created; only its SHA-256 is stored.
 Exit codes:
 
 ` + exitCodesText(),
-		SilenceUsage:      true,
-		SilenceErrors:     true,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.init(cmd); err != nil {
 				return err
