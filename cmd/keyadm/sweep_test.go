@@ -24,7 +24,7 @@ func seedStale(t *testing.T, dbURL string, stale int) *sqlstore.DB {
 	t.Helper()
 	ctx := context.Background()
 	old := time.Now().Add(-200 * apikey.Day)
-	db, err := store.Open(ctx, dbURL, store.Options{Migrate: true, Now: func() time.Time { return old }})
+	db, err := store.OpenSQL(ctx, dbURL, store.Options{Migrate: true, Now: func() time.Time { return old }})
 	if err != nil {
 		t.Fatal(err)
 	}

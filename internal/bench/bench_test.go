@@ -109,7 +109,7 @@ func open(b *testing.B, engine, name string) (*sqlstore.DB, string) {
 // prepared, as `keyadm serve` starts: a new process prepares on the
 // statistics the database has at that moment.
 func openURL(b *testing.B, url string) *sqlstore.DB {
-	db, err := store.Open(context.Background(), url, store.Options{Migrate: true})
+	db, err := store.OpenSQL(context.Background(), url, store.Options{Migrate: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -157,7 +157,7 @@ func seedServe(t *testing.T, engine string, n int) (url, keys, bad string) {
 		t.Cleanup(drop)
 		url = u
 	}
-	db, err := store.Open(ctx, url, store.Options{Migrate: true})
+	db, err := store.OpenSQL(ctx, url, store.Options{Migrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,8 +16,18 @@ import (
 // errMore stops a stream once the page is full.
 var errMore = errors.New("more")
 
-func newAuditCmd(f *Factory) *cobra.Command {
-	var q apikey.EventQuery
+// AuditOptions are the inputs of audit.
+type AuditOptions struct {
+	Env
+	Query apikey.EventQuery
+	// Since keeps events newer than this long ago (nil: all).
+	Since *time.Duration
+}
+
+// NewCmdAudit is audit: runF, when not nil, runs in place of auditRun.
+func NewCmdAudit(f *Factory, runF func(*AuditOptions) error) *cobra.Command {
+	opts := &AuditOptions{}
+	q := &opts.Query
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Show the audit trail, newest first",
@@ -25,8 +37,9 @@ newest first. Events of deleted keys stay. Actions: ` + strings.Join(apikey.Acti
   keyadm audit --key ID -o json`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			since, err := durationFlag(cmd.Flags(), "since")
-			if err != nil {
+			opts.Env = f.env(true, false)
+			var err error
+			if opts.Since, err = durationFlag(cmd.Flags(), "since"); err != nil {
 				return err
 			}
 			if q.KeyID != "" {
@@ -34,47 +47,11 @@ newest first. Events of deleted keys stay. Actions: ` + strings.Join(apikey.Acti
 					return err
 				}
 			}
-			if err := apikey.ValidateAction(q.Action); err != nil {
-				return err
-			}
 			if q.Limit < 0 {
 				return apikey.Errorf(apikey.EINVALID, "invalid --limit %d: must be 0 (no limit) or more", q.Limit)
 			}
-			q.TenantID = f.Tenant()
-			ctx := cmd.Context()
-			svc, err := f.Service(ctx)
-			if err != nil {
-				return err
-			}
-			now := f.clock()
-			if since != nil {
-				t := now.Add(-*since)
-				q.Since = &t
-			}
-			limit := q.Limit
-			if limit > 0 {
-				q.Limit++ // one more tells whether the limit cut the trail
-			}
-			list := output.NewList(f.Printer(), output.EventList)
-			err = svc.Events(ctx, q, func(e *apikey.AuditEvent) error {
-				if limit > 0 && list.Count() == limit {
-					return errMore
-				}
-				return list.Add(output.NewEventRecord(e, now))
-			})
-			more := errors.Is(err, errMore)
-			if err != nil && !more {
-				return err
-			}
-			if err := list.Close(); err != nil {
-				return err
-			}
-			if more {
-				f.IO.Notice(fmt.Sprintf("Showing the newest %s; more match: raise --limit, or --limit 0 for all.", count(limit, "event")))
-			} else if list.Count() == 0 && f.Printer().Format == output.Table && !f.Printer().Quiet {
-				f.IO.Notice("No events found.")
-			}
-			return nil
+			q.TenantID = opts.Tenant
+			return runWith(cmd.Context(), opts, runF, auditRun)
 		},
 	}
 	fl := cmd.Flags()
@@ -84,4 +61,39 @@ newest first. Events of deleted keys stay. Actions: ` + strings.Join(apikey.Acti
 	fl.String("since", "", "only events newer than a duration: 7d, 24h")
 	fl.IntVar(&q.Limit, "limit", 100, "how many events at most (0: all)")
 	return cmd
+}
+
+// auditRun streams the events; the Service checks the action before it
+// opens the database.
+func auditRun(ctx context.Context, opts *AuditOptions) error {
+	q := opts.Query
+	now := opts.Now()
+	if opts.Since != nil {
+		t := now.Add(-*opts.Since)
+		q.Since = &t
+	}
+	limit := q.Limit
+	if limit > 0 {
+		q.Limit++ // one more tells whether the limit cut the trail
+	}
+	list := output.NewList(opts.Printer, output.EventList)
+	err := opts.Service.Events(ctx, q, func(e *apikey.AuditEvent) error {
+		if limit > 0 && list.Count() == limit {
+			return errMore
+		}
+		return list.Add(output.NewEventRecord(e, now))
+	})
+	more := errors.Is(err, errMore)
+	if err != nil && !more {
+		return err
+	}
+	if err := list.Close(); err != nil {
+		return err
+	}
+	if more {
+		opts.IO.Notice(fmt.Sprintf("Showing the newest %s; more match: raise --limit, or --limit 0 for all.", count(limit, "event")))
+	} else if list.Count() == 0 && opts.Printer.Format == output.Table && !opts.Printer.Quiet {
+		opts.IO.Notice("No events found.")
+	}
+	return nil
 }

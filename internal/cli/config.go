@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 
@@ -23,37 +24,58 @@ to; a tenant's own value overrides them.
   default_expiry       lifetime of keys created without one, capped by the max, or none
   key_prefix           prefix of new keys: 2-16 lower-case letters and digits`,
 	}
-	cmd.AddCommand(newConfigGetCmd(f), newConfigSetCmd(f), newConfigUnsetCmd(f))
+	cmd.AddCommand(NewCmdConfigGet(f, nil), NewCmdConfigSet(f, nil), NewCmdConfigUnset(f, nil))
 	return cmd
 }
 
-func newConfigGetCmd(f *Factory) *cobra.Command {
+// ConfigGetOptions are the inputs of config get.
+type ConfigGetOptions struct {
+	Env
+	// Name is the setting to show ("": every one).
+	Name string
+}
+
+// NewCmdConfigGet is config get: runF, when not nil, runs in place of
+// configGetRun.
+func NewCmdConfigGet(f *Factory, runF func(*ConfigGetOptions) error) *cobra.Command {
+	opts := &ConfigGetOptions{}
 	return &cobra.Command{
 		Use:     "get [NAME]",
 		Short:   "Show policy values and where each comes from",
 		Example: "  keyadm config get --tenant acme\n  keyadm config get max_keys_per_user --tenant acme -o json",
 		Args:    args(0, 1, "at most one config NAME"),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			opts.Env = f.env(true, false)
 			if len(a) == 1 {
-				if err := apikey.CheckSettingName(a[0]); err != nil {
+				opts.Name = a[0]
+				if err := apikey.CheckSettingName(opts.Name); err != nil {
 					return err
 				}
 			}
-			ctx := cmd.Context()
-			svc, err := f.Service(ctx)
-			if err != nil {
-				return err
-			}
-			cfg, err := svc.Config(ctx, f.Tenant())
-			if err != nil {
-				return err
-			}
-			return printSettings(f, cfg, a)
+			return runWith(cmd.Context(), opts, runF, configGetRun)
 		},
 	}
 }
 
-func newConfigSetCmd(f *Factory) *cobra.Command {
+func configGetRun(ctx context.Context, opts *ConfigGetOptions) error {
+	cfg, err := opts.Service.Config(ctx, opts.Tenant)
+	if err != nil {
+		return err
+	}
+	return printSettings(opts.Printer, cfg, opts.Name)
+}
+
+// ConfigSetOptions are the inputs of config set.
+type ConfigSetOptions struct {
+	Env
+	Name, Value string
+	Actor       string
+}
+
+// NewCmdConfigSet is config set: runF, when not nil, runs in place of
+// configSetRun.
+func NewCmdConfigSet(f *Factory, runF func(*ConfigSetOptions) error) *cobra.Command {
+	opts := &ConfigSetOptions{}
 	cmd := &cobra.Command{
 		Use:     "set NAME VALUE",
 		Short:   "Set a policy value, for a tenant or globally",
@@ -64,29 +86,28 @@ func newConfigSetCmd(f *Factory) *cobra.Command {
 				return cmd.Help()
 			}
 			a := cmd.Flags().Args() // as negativeValues parsed them
-			actor, err := f.Actor()
-			if err != nil {
+			opts.Env, opts.Name, opts.Value = f.env(true, true), a[0], a[1]
+			var err error
+			if opts.Actor, err = f.Actor(); err != nil {
 				return err
 			}
-			if _, err := apikey.NormalizeSetting(a[0], a[1]); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			svc, err := f.CreatingService(ctx)
-			if err != nil {
-				return err
-			}
-			cfg, err := svc.SetConfig(ctx, f.Tenant(), a[0], a[1], actor)
-			if err != nil {
-				return err
-			}
-			return printSettings(f, cfg, a[:1])
+			return runWith(cmd.Context(), opts, runF, configSetRun)
 		},
 	}
 	// Flags end at NAME, so that a VALUE such as -1 reaches the validator
 	// instead of reading as a flag; negativeValues parses the flags after.
 	cmd.Flags().SetInterspersed(false)
 	return cmd
+}
+
+// configSetRun sets the value; the Service checks the name and the value
+// before it opens the database.
+func configSetRun(ctx context.Context, opts *ConfigSetOptions) error {
+	cfg, err := opts.Service.SetConfig(ctx, opts.Tenant, opts.Name, opts.Value, opts.Actor)
+	if err != nil {
+		return err
+	}
+	return printSettings(opts.Printer, cfg, opts.Name)
 }
 
 // negativeValue is an argument that looks like a negative number: never a
@@ -114,7 +135,7 @@ func negativeValues(check cobra.PositionalArgs) cobra.PositionalArgs {
 		fl.SetInterspersed(true)
 		defer fl.SetInterspersed(false)
 		if err := fl.Parse(append(rest, append([]string{"--"}, values...)...)); err != nil {
-			return usageErrorf(cmd, "%s", cobraMessage(err.Error()))
+			return flagError(err)
 		}
 		if help, _ := fl.GetBool("help"); help {
 			return nil
@@ -123,45 +144,53 @@ func negativeValues(check cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-func newConfigUnsetCmd(f *Factory) *cobra.Command {
+// ConfigUnsetOptions are the inputs of config unset.
+type ConfigUnsetOptions struct {
+	Env
+	Name  string
+	Actor string
+}
+
+// NewCmdConfigUnset is config unset: runF, when not nil, runs in place of
+// configUnsetRun.
+func NewCmdConfigUnset(f *Factory, runF func(*ConfigUnsetOptions) error) *cobra.Command {
+	opts := &ConfigUnsetOptions{}
 	return &cobra.Command{
 		Use:     "unset NAME",
 		Short:   "Remove a tenant's (or the global) value, falling back to the default",
 		Example: "  keyadm config unset max_keys_per_user --tenant acme",
 		Args:    args(1, 1, "one config NAME"),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			actor, err := f.Actor()
-			if err != nil {
+			opts.Env, opts.Name = f.env(true, true), a[0]
+			var err error
+			if opts.Actor, err = f.Actor(); err != nil {
 				return err
 			}
-			if err := apikey.CheckSettingName(a[0]); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			svc, err := f.CreatingService(ctx)
-			if err != nil {
-				return err
-			}
-			cfg, err := svc.UnsetConfig(ctx, f.Tenant(), a[0], actor)
-			if err != nil {
-				return err
-			}
-			return printSettings(f, cfg, a)
+			return runWith(cmd.Context(), opts, runF, configUnsetRun)
 		},
 	}
 }
 
-// printSettings writes every setting, or the one named.
-func printSettings(f *Factory, cfg apikey.TenantConfig, names []string) error {
-	p := f.Printer()
+// configUnsetRun removes the value; the Service checks the name before it
+// opens the database.
+func configUnsetRun(ctx context.Context, opts *ConfigUnsetOptions) error {
+	cfg, err := opts.Service.UnsetConfig(ctx, opts.Tenant, opts.Name, opts.Actor)
+	if err != nil {
+		return err
+	}
+	return printSettings(opts.Printer, cfg, opts.Name)
+}
+
+// printSettings writes every setting, or the one named ("": every one).
+func printSettings(p *output.Printer, cfg apikey.TenantConfig, name string) error {
 	records := output.Settings(cfg)
-	if len(names) == 1 {
+	if name != "" {
 		for _, r := range records {
-			if r.Name == names[0] {
+			if r.Name == name {
 				return output.One(p, output.SettingList, r)
 			}
 		}
-		return fmt.Errorf("no setting %s", names[0])
+		return fmt.Errorf("no setting %s", name)
 	}
 	list := output.NewList(p, output.SettingList)
 	for _, r := range records {

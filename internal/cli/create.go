@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os/signal"
 	"syscall"
 
@@ -12,13 +13,14 @@ import (
 
 // CreateOptions are the inputs of create.
 type CreateOptions struct {
-	F     *Factory
+	Env
 	Input apikey.CreateInput
 	Meta  []string
 }
 
-func newCreateCmd(f *Factory) *cobra.Command {
-	opts := &CreateOptions{F: f}
+// NewCmdCreate is create: runF, when not nil, runs in place of createRun.
+func NewCmdCreate(f *Factory, runF func(*CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{}
 	cmd := &cobra.Command{
 		Use:   "create --name NAME",
 		Short: "Create a key and print its secret once",
@@ -28,6 +30,7 @@ hash; keyadm cannot show it again. Save it now.`,
   KEY=$(keyadm create -q --name ci --owner ci@example.com)`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Env = f.env(true, true)
 			flags := cmd.Flags()
 			in := &opts.Input
 			var err error
@@ -40,14 +43,11 @@ hash; keyadm cannot show it again. Save it now.`,
 			if in.Metadata, err = apikey.ParseMeta(opts.Meta); err != nil {
 				return err
 			}
-			in.TenantID = f.Tenant()
+			in.TenantID = opts.Tenant
 			if in.Actor, err = f.Actor(); err != nil {
 				return err
 			}
-			if err := in.Validate(); err != nil {
-				return err
-			}
-			return runCreate(cmd, opts)
+			return runWith(cmd.Context(), opts, runF, createRun)
 		},
 	}
 	fl := cmd.Flags()
@@ -60,28 +60,23 @@ hash; keyadm cannot show it again. Save it now.`,
 	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")
 	fl.StringArrayVar(&opts.Meta, "meta", nil, "metadata key=value, repeatable")
 	_ = cmd.MarkFlagRequired("name")
-	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at")
+	exclusive(cmd, "expires-in", "expires-at")
 	return cmd
 }
 
-func runCreate(cmd *cobra.Command, opts *CreateOptions) error {
-	ctx := cmd.Context()
-	svc, err := opts.F.CreatingService(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := svc.Create(ctx, opts.Input)
+func createRun(ctx context.Context, opts *CreateOptions) error {
+	c, err := opts.Service.Create(ctx, opts.Input)
 	if err != nil {
 		return err
 	}
 	// Committed: only now may the secret be shown.
-	opts.F.Log().Debug("key created and committed", "id", c.Key.ID, "tenant", c.Key.TenantID)
-	p := opts.F.Printer()
+	opts.Log.Debug("key created and committed", "id", c.Key.ID, "tenant", c.Key.TenantID)
+	p := opts.Printer
 	if err := printNewKey(p, c.Key, c.Secret); err != nil {
 		return err
 	}
 	if p.Format == output.Table && !p.Quiet {
-		opts.F.IO.Notice("Save this key now: it is shown only once, and keyadm stores only its hash.")
+		opts.IO.Notice("Save this key now: it is shown only once, and keyadm stores only its hash.")
 	}
 	return nil
 }

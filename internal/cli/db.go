@@ -1,13 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyadm/keyadm/internal/output"
-	"github.com/keyadm/keyadm/internal/store/sqlstore"
+	"github.com/keyadm/keyadm/internal/store"
 )
 
 func newDBCmd(f *Factory) *cobra.Command {
@@ -17,50 +18,81 @@ func newDBCmd(f *Factory) *cobra.Command {
 		Long: `Every command applies pending schema migrations itself, under a lock, so two
 processes starting at once are safe. These commands show and apply them explicitly.`,
 	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(NewCmdDBStatus(f, nil), NewCmdDBMigrate(f, nil))
+	return cmd
+}
+
+// DBOptions are the inputs of db status and db migrate: the database,
+// opened without applying migrations.
+type DBOptions struct {
+	Env
+}
+
+// NewCmdDBStatus is db status: runF, when not nil, runs in place of
+// dbStatusRun.
+func NewCmdDBStatus(f *Factory, runF func(*DBOptions) error) *cobra.Command {
+	opts := &DBOptions{}
+	return &cobra.Command{
 		Use:   "status",
 		Short: "Show the schema version and how many migrations are pending (-o json lists each)",
 		Args:  args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := f.openStore(cmd.Context(), false, false)
-			if err != nil {
-				return err
-			}
-			st, err := db.SchemaStatus(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return output.One(f.Printer(), schemaView, newSchemaRecord(db, st))
+			opts.Env = f.env(false, false)
+			return runWith(cmd.Context(), opts, runF, dbStatusRun)
 		},
-	}, &cobra.Command{
+	}
+}
+
+func dbStatusRun(ctx context.Context, opts *DBOptions) error {
+	db, err := opts.Store(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := db.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	return output.One(opts.Printer, schemaView, newSchemaRecord(db, st))
+}
+
+// NewCmdDBMigrate is db migrate: runF, when not nil, runs in place of
+// dbMigrateRun.
+func NewCmdDBMigrate(f *Factory, runF func(*DBOptions) error) *cobra.Command {
+	opts := &DBOptions{}
+	return &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply pending migrations",
 		Args:  args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := f.openStore(cmd.Context(), false, true)
-			if err != nil {
-				return err
-			}
-			applied, err := db.Migrate(cmd.Context())
-			if err != nil {
-				return err
-			}
-			st, err := db.SchemaStatus(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if f.Printer().Format == output.Table && !f.Printer().Quiet {
-				if len(applied) == 0 {
-					fmt.Fprintf(f.IO.Out, "Schema is up to date (version %d).\n", st.Current)
-				} else {
-					fmt.Fprintf(f.IO.Out, "Applied %d migration(s); schema is at version %d.\n", len(applied), st.Current)
-				}
-				return nil
-			}
-			return output.One(f.Printer(), schemaView, newSchemaRecord(db, st))
+			opts.Env = f.env(false, true)
+			return runWith(cmd.Context(), opts, runF, dbMigrateRun)
 		},
-	})
-	return cmd
+	}
+}
+
+func dbMigrateRun(ctx context.Context, opts *DBOptions) error {
+	db, err := opts.Store(ctx)
+	if err != nil {
+		return err
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := db.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	p := opts.Printer
+	if p.Format == output.Table && !p.Quiet {
+		if len(applied) == 0 {
+			fmt.Fprintf(opts.IO.Out, "Schema is up to date (version %d).\n", st.Current)
+		} else {
+			fmt.Fprintf(opts.IO.Out, "Applied %d migration(s); schema is at version %d.\n", len(applied), st.Current)
+		}
+		return nil
+	}
+	return output.One(p, schemaView, newSchemaRecord(db, st))
 }
 
 type migrationRecord struct {
@@ -78,8 +110,8 @@ type schemaRecord struct {
 	Migrations []migrationRecord `json:"migrations" yaml:"migrations"`
 }
 
-func newSchemaRecord(db *sqlstore.DB, st *sqlstore.SchemaStatus) schemaRecord {
-	r := schemaRecord{Engine: db.Engine, Location: db.Location, Version: st.Current, Latest: st.Latest, Migrations: []migrationRecord{}}
+func newSchemaRecord(db store.Migrator, st *store.SchemaStatus) schemaRecord {
+	r := schemaRecord{Engine: db.Engine(), Location: db.Location(), Version: st.Current, Latest: st.Latest, Migrations: []migrationRecord{}}
 	for _, m := range st.Migrations {
 		mr := migrationRecord{Version: m.Version, Name: m.Name}
 		if !m.AppliedAt.IsZero() {

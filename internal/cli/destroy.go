@@ -16,18 +16,18 @@ import (
 
 // confirm asks before a destructive change on a terminal; elsewhere it
 // requires --yes, so a script never blocks on a question nobody sees.
-func confirm(cmd *cobra.Command, f *Factory, yes bool, question func() (string, error)) error {
+func confirm(io *output.IOStreams, yes bool, question func() (string, error)) error {
 	if yes {
 		return nil
 	}
-	if !f.IO.CanPrompt() {
-		return usageErrorf(cmd, "--yes required when not running interactively")
+	if !io.CanPrompt() {
+		return usageErrorf("--yes required when not running interactively")
 	}
 	q, err := question()
 	if err != nil {
 		return err
 	}
-	ok, err := f.IO.Confirm(q)
+	ok, err := io.Confirm(q)
 	if err != nil {
 		return err
 	}
@@ -60,9 +60,20 @@ func describeKeys(keys []*apikey.Key, verb string) string {
 // maxListed is how many keys a confirmation names before it counts the rest.
 const maxListed = 20
 
-func newRevokeCmd(f *Factory) *cobra.Command {
-	var reason string
-	var yes, dryRun bool
+// RevokeOptions are the inputs of revoke.
+type RevokeOptions struct {
+	Env
+	IDs    []string
+	Reason string
+	Actor  string
+	// UnusedFor sweeps every key unused this long, in place of IDs.
+	UnusedFor   *time.Duration
+	Yes, DryRun bool
+}
+
+// NewCmdRevoke is revoke: runF, when not nil, runs in place of revokeRun.
+func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
+	opts := &RevokeOptions{}
 	cmd := &cobra.Command{
 		Use:   "revoke ID... | --unused-for DUR",
 		Short: "Revoke keys at once, by id or every stale one; their records stay",
@@ -82,74 +93,71 @@ On a terminal keyadm asks first; elsewhere it needs --yes.`,
   keyadm revoke --unused-for 90d --tenant acme --yes --reason stale`,
 		Args: args(0, -1, "key IDs, or --unused-for"),
 		RunE: func(cmd *cobra.Command, ids []string) error {
-			ids = apikey.UniqueIDs(ids)
-			ctx := cmd.Context()
-			actor, err := f.Actor()
-			if err != nil {
+			opts.Env, opts.IDs = f.env(true, false), apikey.UniqueIDs(ids)
+			var err error
+			if opts.Actor, err = f.Actor(); err != nil {
 				return err
 			}
-			if err := apikey.ValidateText("reason", reason, 0, apikey.MaxReasonLen); err != nil {
+			// Checked here, not left to the Service: the confirmation
+			// reads the keys before the Service is asked to revoke them.
+			if err := apikey.ValidateText("reason", opts.Reason, 0, apikey.MaxReasonLen); err != nil {
 				return err
 			}
-			unused, err := durationFlag(cmd.Flags(), "unused-for")
-			if err != nil {
+			if opts.UnusedFor, err = durationFlag(cmd.Flags(), "unused-for"); err != nil {
 				return err
 			}
-			if unused != nil {
-				if len(ids) > 0 {
-					return usageErrorf(cmd, "give key IDs or --unused-for, not both")
-				}
-				in := apikey.SweepInput{TenantID: f.Tenant(), UnusedFor: *unused, Reason: reason, Actor: actor}
-				return runSweep(cmd, f, in, yes, dryRun)
-			}
-			if len(ids) == 0 {
-				return usageErrorf(cmd, "missing key IDs (or --unused-for DUR)")
-			}
-			if err := apikey.ValidateKeyIDs(ids); err != nil {
-				return err
-			}
-			svc, err := f.Service(ctx)
-			if err != nil {
-				return err
-			}
-			if dryRun {
-				return printKeys(ctx, f, svc, ids, "Would revoke")
-			}
-			if !yes {
-				// Keys already revoked stay as they are: nothing to ask about.
-				keys, _, err := getKeys(ctx, svc, f.Tenant(), ids)
-				if err != nil {
+			switch {
+			case opts.UnusedFor != nil && len(opts.IDs) > 0:
+				return usageErrorf("give key IDs or --unused-for, not both")
+			case opts.UnusedFor == nil && len(opts.IDs) == 0:
+				return usageErrorf("missing key IDs (or --unused-for DUR)")
+			case opts.UnusedFor == nil:
+				if err := apikey.ValidateKeyIDs(opts.IDs); err != nil {
 					return err
 				}
-				keys = slices.DeleteFunc(keys, func(k *apikey.Key) bool { return k.RevokedAt != nil })
-				if len(keys) > 0 {
-					if err := confirm(cmd, f, false, func() (string, error) { return describeKeys(keys, "Revoke"), nil }); err != nil {
-						return err
-					}
-				}
 			}
-			keys, now, err := svc.Revoke(ctx, f.Tenant(), ids, reason, actor)
-			if err != nil {
-				return err
-			}
-			return printChanged(f, keys, now, "Revoked")
+			return runWith(cmd.Context(), opts, runF, revokeRun)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&reason, "reason", "", "why, for the record and the audit trail")
-	fl.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	fl.StringVar(&opts.Reason, "reason", "", "why, for the record and the audit trail")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	fl.String("unused-for", "", "revoke every active key not used for this long: 90d, P6M")
-	fl.BoolVar(&dryRun, "dry-run", false, "show what would be revoked; change nothing")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "show what would be revoked; change nothing")
 	return cmd
 }
 
-// printKeys shows keys a dry run would change.
-func printKeys(ctx context.Context, f *Factory, svc *apikey.Service, ids []string, verb string) error {
-	keys, now, err := getKeys(ctx, svc, f.Tenant(), ids)
+// revokeRun revokes the keys named, or sweeps the stale ones.
+func revokeRun(ctx context.Context, opts *RevokeOptions) error {
+	if opts.UnusedFor != nil {
+		return sweepRun(ctx, opts)
+	}
+	svc := opts.Service
+	if opts.DryRun {
+		keys, now, err := getKeys(ctx, svc, opts.Tenant, opts.IDs)
+		if err != nil {
+			return err
+		}
+		return printChanged(opts.Env, keys, now, "Would revoke")
+	}
+	if !opts.Yes {
+		// Keys already revoked stay as they are: nothing to ask about.
+		keys, _, err := getKeys(ctx, svc, opts.Tenant, opts.IDs)
+		if err != nil {
+			return err
+		}
+		keys = slices.DeleteFunc(keys, func(k *apikey.Key) bool { return k.RevokedAt != nil })
+		if len(keys) > 0 {
+			if err := confirm(opts.IO, false, func() (string, error) { return describeKeys(keys, "Revoke"), nil }); err != nil {
+				return err
+			}
+		}
+	}
+	keys, now, err := svc.Revoke(ctx, opts.Tenant, opts.IDs, opts.Reason, opts.Actor)
 	if err != nil {
 		return err
 	}
-	return printChanged(f, keys, now, verb)
+	return printChanged(opts.Env, keys, now, "Revoked")
 }
 
 // getKeys reads keys by id in the tenant scope, failing on the first that
@@ -167,14 +175,10 @@ func getKeys(ctx context.Context, svc *apikey.Service, tenant string, ids []stri
 	return keys, now, nil
 }
 
-// runSweep revokes (or, dry, lists) every stale key.
-func runSweep(cmd *cobra.Command, f *Factory, in apikey.SweepInput, yes, dryRun bool) error {
-	ctx := cmd.Context()
-	svc, err := f.Service(ctx)
-	if err != nil {
-		return err
-	}
-	p := f.Printer()
+// sweepRun revokes (or, dry, lists) every stale key.
+func sweepRun(ctx context.Context, opts *RevokeOptions) error {
+	svc, p := opts.Service, opts.Printer
+	in := apikey.SweepInput{TenantID: opts.Tenant, UnusedFor: *opts.UnusedFor, Reason: opts.Reason, Actor: opts.Actor}
 	scope := "every tenant"
 	if in.TenantID != "" {
 		scope = "tenant " + in.TenantID
@@ -182,7 +186,7 @@ func runSweep(cmd *cobra.Command, f *Factory, in apikey.SweepInput, yes, dryRun 
 	what := func(n int) string {
 		return fmt.Sprintf("%s unused for %s in %s", count(n, "active key"), apikey.FormatDuration(in.UnusedFor), scope)
 	}
-	if dryRun {
+	if opts.DryRun {
 		list := output.NewList(p, output.KeyList)
 		if err := svc.StaleKeys(ctx, in, func(k *apikey.Key, now time.Time) error {
 			return list.Add(output.NewKeyRecord(k, now, ""))
@@ -192,10 +196,10 @@ func runSweep(cmd *cobra.Command, f *Factory, in apikey.SweepInput, yes, dryRun 
 		if err := list.Close(); err != nil {
 			return err
 		}
-		f.IO.Notice(fmt.Sprintf("Dry run: would revoke %s; nothing was changed.", what(list.Count())))
+		opts.IO.Notice(fmt.Sprintf("Dry run: would revoke %s; nothing was changed.", what(list.Count())))
 		return nil
 	}
-	err = confirm(cmd, f, yes, func() (string, error) {
+	err := confirm(opts.IO, opts.Yes, func() (string, error) {
 		n := 0
 		err := svc.StaleKeys(ctx, in, func(*apikey.Key, time.Time) error { n++; return nil })
 		return fmt.Sprintf("Revoke %s?", what(n)), err
@@ -208,7 +212,7 @@ func runSweep(cmd *cobra.Command, f *Factory, in apikey.SweepInput, yes, dryRun 
 		list = output.NewList(p, output.KeyList)
 		in.Revoked = func(k *apikey.Key) { _ = list.Add(output.NewKeyRecord(k, *k.RevokedAt, "")) }
 	}
-	bar := f.IO.ProgressBar("revoking")
+	bar := opts.IO.ProgressBar("revoking")
 	if bar != nil {
 		in.Progress = func(done, total int) { bar.ChangeMax(total); _ = bar.Set(done) }
 	}
@@ -228,13 +232,22 @@ func runSweep(cmd *cobra.Command, f *Factory, in apikey.SweepInput, yes, dryRun 
 		return fmt.Errorf("revoked %s, then: %w", count(n, "key"), err)
 	}
 	if p.Format == output.Table && !p.Quiet {
-		fmt.Fprintf(f.IO.Out, "Revoked %s.\n", what(n))
+		fmt.Fprintf(opts.IO.Out, "Revoked %s.\n", what(n))
 	}
 	return nil
 }
 
-func newDeleteCmd(f *Factory) *cobra.Command {
-	var yes bool
+// DeleteOptions are the inputs of delete.
+type DeleteOptions struct {
+	Env
+	IDs   []string
+	Actor string
+	Yes   bool
+}
+
+// NewCmdDelete is delete: runF, when not nil, runs in place of deleteRun.
+func NewCmdDelete(f *Factory, runF func(*DeleteOptions) error) *cobra.Command {
+	opts := &DeleteOptions{}
 	cmd := &cobra.Command{
 		Use:   "delete ID...",
 		Short: "Remove keys; their audit events stay",
@@ -243,42 +256,43 @@ events that name them stay. To stop a key working and keep its record, revoke it
 		Example: `  keyadm delete ID --yes`,
 		Args:    args(1, -1, "one or more key IDs"),
 		RunE: func(cmd *cobra.Command, ids []string) error {
-			ids = apikey.UniqueIDs(ids)
-			ctx := cmd.Context()
-			actor, err := f.Actor()
-			if err != nil {
+			opts.Env, opts.IDs = f.env(true, false), apikey.UniqueIDs(ids)
+			var err error
+			if opts.Actor, err = f.Actor(); err != nil {
 				return err
 			}
-			if err := apikey.ValidateKeyIDs(ids); err != nil {
+			// Checked here, not left to the Service: the confirmation
+			// reads the keys first.
+			if err := apikey.ValidateKeyIDs(opts.IDs); err != nil {
 				return err
 			}
-			svc, err := f.Service(ctx)
-			if err != nil {
-				return err
-			}
-			err = confirm(cmd, f, yes, func() (string, error) {
-				keys, _, err := getKeys(ctx, svc, f.Tenant(), ids)
-				return describeKeys(keys, "Delete"), err
-			})
-			if err != nil {
-				return err
-			}
-			keys, err := svc.Delete(ctx, f.Tenant(), ids, actor)
-			if err != nil {
-				return err
-			}
-			return printChanged(f, keys, f.clock(), "Deleted")
+			return runWith(cmd.Context(), opts, runF, deleteRun)
 		},
 	}
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+func deleteRun(ctx context.Context, opts *DeleteOptions) error {
+	err := confirm(opts.IO, opts.Yes, func() (string, error) {
+		keys, _, err := getKeys(ctx, opts.Service, opts.Tenant, opts.IDs)
+		return describeKeys(keys, "Delete"), err
+	})
+	if err != nil {
+		return err
+	}
+	keys, err := opts.Service.Delete(ctx, opts.Tenant, opts.IDs, opts.Actor)
+	if err != nil {
+		return err
+	}
+	return printChanged(opts.Env, keys, opts.Now(), "Deleted")
 }
 
 // printChanged reports keys a command changed: a line each in a table,
 // the records in the other formats (an object for one key, an array for
 // several).
-func printChanged(f *Factory, keys []*apikey.Key, now time.Time, verb string) error {
-	p := f.Printer()
+func printChanged(env Env, keys []*apikey.Key, now time.Time, verb string) error {
+	p := env.Printer
 	if p.Quiet {
 		return nil
 	}
@@ -288,7 +302,7 @@ func printChanged(f *Factory, keys []*apikey.Key, now time.Time, verb string) er
 			if verb == "Revoked" && k.RevokedAt != nil && !k.RevokedAt.Equal(now) {
 				v = "Already revoked" // kept as it was: no new event
 			}
-			fmt.Fprintf(f.IO.Out, "%s key %s (%s)\n", v, k.ID, output.Sanitize(k.Name))
+			fmt.Fprintf(env.IO.Out, "%s key %s (%s)\n", v, k.ID, output.Sanitize(k.Name))
 		}
 		return nil
 	}

@@ -22,7 +22,7 @@ func TestExitCodeTable(t *testing.T) {
 		}
 	}
 	for err, want := range map[error]int{
-		nil: ExitOK, errors.New("disk on fire"): ExitFailure, &usageError{"bad"}: ExitUsage, errCancelled: ExitUsage,
+		nil: ExitOK, errors.New("disk on fire"): ExitFailure, &usageError{msg: "bad"}: ExitUsage, errCancelled: ExitUsage,
 	} {
 		if got := ExitCode(err); got != want {
 			t.Errorf("ExitCode(%v) = %d, want %d", err, got, want)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -15,13 +16,14 @@ const DefaultListLimit = 50
 
 // ListOptions are the inputs of list.
 type ListOptions struct {
-	F     *Factory
+	Env
 	Input apikey.ListInput
 	All   bool
 }
 
-func newListCmd(f *Factory) *cobra.Command {
-	opts := &ListOptions{F: f}
+// NewCmdList is list: runF, when not nil, runs in place of listRun.
+func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{}
 	var status, sortBy string
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -39,9 +41,10 @@ csv and show keep every value whole.`,
   keyadm list --all -o csv > keys.csv`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Env = f.env(true, false)
 			flags := cmd.Flags()
 			in := &opts.Input
-			in.Filter.TenantID = f.Tenant()
+			in.Filter.TenantID = opts.Tenant
 			var err error
 			if status != "" {
 				if in.Filter.Status, err = apikey.ParseStatus(status); err != nil {
@@ -59,7 +62,7 @@ csv and show keep every value whole.`,
 			}
 			switch {
 			case opts.All && flags.Changed("limit"):
-				return usageErrorf(cmd, "give --limit or --all, not both")
+				return usageErrorf("give --limit or --all, not both")
 			case opts.All:
 				in.Limit = 0
 			case in.Limit < 1:
@@ -68,7 +71,7 @@ csv and show keep every value whole.`,
 			if err := in.Validate(); err != nil {
 				return err
 			}
-			return runList(cmd, opts)
+			return runWith(cmd.Context(), opts, runF, listRun)
 		},
 	}
 	fl := cmd.Flags()
@@ -83,19 +86,15 @@ csv and show keep every value whole.`,
 	fl.StringVar(&opts.Input.After, "after", "", "show the keys after this key id (next page)")
 	fl.StringVar(&opts.Input.Before, "before", "", "show the keys before this key id (previous page)")
 	fl.BoolVar(&opts.All, "all", false, "show every key, streaming")
-	cmd.MarkFlagsMutuallyExclusive("after", "before")
-	cmd.MarkFlagsMutuallyExclusive("all", "after")
-	cmd.MarkFlagsMutuallyExclusive("all", "before")
+	exclusive(cmd, "after", "before")
+	exclusive(cmd, "all", "after")
+	exclusive(cmd, "all", "before")
 	return cmd
 }
 
-func runList(cmd *cobra.Command, opts *ListOptions) error {
-	ctx := cmd.Context()
-	svc, err := opts.F.Service(ctx)
-	if err != nil {
-		return err
-	}
-	list := output.NewList(opts.F.Printer(), output.KeyList)
+func listRun(ctx context.Context, opts *ListOptions) error {
+	svc := opts.Service
+	list := output.NewList(opts.Printer, output.KeyList)
 	if opts.All {
 		err := svc.Each(ctx, opts.Input, func(k *apikey.Key, now time.Time) error {
 			return list.Add(output.NewKeyRecord(k, now, ""))
@@ -119,12 +118,12 @@ func runList(cmd *cobra.Command, opts *ListOptions) error {
 	}
 	if page.More {
 		if opts.Input.Before != "" {
-			opts.F.IO.Notice(fmt.Sprintf("More keys before these: add --before %s for the previous page.", page.Keys[0].ID))
+			opts.IO.Notice(fmt.Sprintf("More keys before these: add --before %s for the previous page.", page.Keys[0].ID))
 		} else {
-			opts.F.IO.Notice(fmt.Sprintf("Showing %s; more follow: add --after %s for the next page, or --all.", count(len(page.Keys), "key"), page.Keys[len(page.Keys)-1].ID))
+			opts.IO.Notice(fmt.Sprintf("Showing %s; more follow: add --after %s for the next page, or --all.", count(len(page.Keys), "key"), page.Keys[len(page.Keys)-1].ID))
 		}
-	} else if len(page.Keys) == 0 && opts.F.Printer().Format == output.Table && !opts.F.Printer().Quiet {
-		opts.F.IO.Notice("No keys found.")
+	} else if len(page.Keys) == 0 && opts.Printer.Format == output.Table && !opts.Printer.Quiet {
+		opts.IO.Notice("No keys found.")
 	}
 	return nil
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/output"
 	"github.com/keyadm/keyadm/internal/store"
-	"github.com/keyadm/keyadm/internal/store/sqlstore"
 )
 
 // Factory carries what every command needs: the streams, the resolved
@@ -38,7 +37,7 @@ type Factory struct {
 	v       *viper.Viper
 	log     *slog.Logger
 	printer *output.Printer
-	db      *sqlstore.DB
+	db      store.DB
 }
 
 // Setting names shared by flags, environment (KEYADM_*) and the config file.
@@ -67,12 +66,17 @@ A key's secret is shown once, when it is created; only its SHA-256 is stored.
 Exit codes:
 
 ` + exitCodesText(),
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return f.init(cmd) },
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.init(cmd); err != nil {
+				return err
+			}
+			return checkFlags(cmd)
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErrorf(c, "%s", cobraMessage(err.Error()))
+		return flagError(err)
 	})
 	pf := root.PersistentFlags()
 	pf.String(keyDB, "", "database: a SQLite path, sqlite://PATH or postgres://… (env KEYADM_DB; default $XDG_DATA_HOME/keyadm/keyadm.db)")
@@ -91,10 +95,10 @@ Exit codes:
 	f.v.AutomaticEnv()
 
 	root.AddCommand(
-		newCreateCmd(f), newListCmd(f), newShowCmd(f), newUpdateCmd(f), newRevokeCmd(f),
-		newDeleteCmd(f), newRotateCmd(f), newVerifyCmd(f), newConfigCmd(f), newAuditCmd(f), newDBCmd(f),
-		newServeCmd(f),
-		newVersionCmd(f),
+		NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdUpdate(f, nil), NewCmdRevoke(f, nil),
+		NewCmdDelete(f, nil), NewCmdRotate(f, nil), NewCmdVerify(f, nil), newConfigCmd(f), NewCmdAudit(f, nil), newDBCmd(f),
+		NewCmdServe(f, nil),
+		NewCmdVersion(f, nil),
 	)
 	root.InitDefaultCompletionCmd()
 	strictGroups(root)
@@ -111,7 +115,7 @@ func strictGroups(cmd *cobra.Command) {
 	if cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil && cmd.HasParent() {
 		cmd.Args = func(c *cobra.Command, a []string) error {
 			if len(a) > 0 {
-				return usageErrorf(c, "unknown command %s for %q", apikey.Quote(a[0]), c.CommandPath())
+				return usageErrorf("unknown command %s for %q", apikey.Quote(a[0]), c.CommandPath())
 			}
 			return nil
 		}
@@ -264,7 +268,7 @@ func (f *Factory) dbURL() (string, error) {
 // unset, db migrate, serve) make a new SQLite file where --db names none;
 // the others say there is no database, since a typo in --db would
 // otherwise answer from a new, empty one.
-func (f *Factory) openStore(ctx context.Context, migrate, mayCreate bool) (*sqlstore.DB, error) {
+func (f *Factory) openStore(ctx context.Context, migrate, mayCreate bool) (store.DB, error) {
 	if f.db != nil {
 		return f.db, nil
 	}
@@ -283,27 +287,74 @@ func (f *Factory) openStore(ctx context.Context, migrate, mayCreate bool) (*sqls
 	if err != nil {
 		return nil, err
 	}
-	f.log.Debug("database open", "engine", db.Engine, "location", db.Location)
+	f.log.Debug("database open", "engine", db.Engine(), "location", db.Location())
 	f.db = db
 	return db, nil
 }
 
-// Service is the domain service on an existing database (see openStore).
-func (f *Factory) Service(ctx context.Context) (*apikey.Service, error) {
-	return f.service(ctx, false)
+// Env is what a run function may use besides its own inputs: the
+// streams, the printer, the scope, the clock, and the database, opened on
+// first use.
+type Env struct {
+	IO      *output.IOStreams
+	Printer *output.Printer
+	Log     *slog.Logger
+	// Now is the clock; never nil.
+	Now func() time.Time
+	// Tenant is the --tenant scope, "" for every tenant.
+	Tenant string
+	// Store opens the database on first use, then returns the same one.
+	Store func(ctx context.Context) (store.DB, error)
+	// Service is the domain service on Store: it checks its input before
+	// it opens the database.
+	Service *apikey.Service
 }
 
-// CreatingService is Service for commands that may start a new database.
-func (f *Factory) CreatingService(ctx context.Context) (*apikey.Service, error) {
-	return f.service(ctx, true)
-}
-
-func (f *Factory) service(ctx context.Context, mayCreate bool) (*apikey.Service, error) {
-	db, err := f.openStore(ctx, true, mayCreate)
-	if err != nil {
-		return nil, err
+// env is the Env of a command, once the root has resolved the settings.
+// migrate applies pending migrations on open; mayCreate lets the command
+// start a new SQLite file (see openStore).
+func (f *Factory) env(migrate, mayCreate bool) Env {
+	open := func(ctx context.Context) (store.DB, error) { return f.openStore(ctx, migrate, mayCreate) }
+	return Env{
+		IO: f.IO, Printer: f.printer, Log: f.log, Now: f.clock, Tenant: f.Tenant(), Store: open,
+		Service: &apikey.Service{Store: lazyStore(open), Rand: f.Rand},
 	}
-	return &apikey.Service{Store: db, Rand: f.Rand}, nil
+}
+
+// lazyStore is an apikey.Store that opens the database when a transaction
+// first needs it, so the Service's checks of its input come first. The
+// Factory closes what it opened.
+type lazyStore func(ctx context.Context) (store.DB, error)
+
+func (l lazyStore) Update(ctx context.Context, fn func(apikey.Tx) error) error {
+	return l.with(ctx, func(db store.DB) error { return db.Update(ctx, fn) })
+}
+
+func (l lazyStore) View(ctx context.Context, fn func(apikey.Tx) error) error {
+	return l.with(ctx, func(db store.DB) error { return db.View(ctx, fn) })
+}
+
+func (l lazyStore) Peek(ctx context.Context, fn func(apikey.Tx) error) error {
+	return l.with(ctx, func(db store.DB) error { return db.Peek(ctx, fn) })
+}
+
+func (l lazyStore) with(ctx context.Context, fn func(store.DB) error) error {
+	db, err := l(ctx)
+	if err != nil {
+		return err
+	}
+	return fn(db)
+}
+
+func (lazyStore) Close() error { return nil }
+
+// runWith runs a command's run function, or runF in its place (tests
+// that check flag parsing alone).
+func runWith[O any](ctx context.Context, opts *O, runF func(*O) error, run func(context.Context, *O) error) error {
+	if runF != nil {
+		return runF(opts)
+	}
+	return run(ctx, opts)
 }
 
 func (f *Factory) clock() time.Time {
@@ -348,17 +399,23 @@ func (f *Factory) Printer() *output.Printer { return f.printer }
 // Log is the --debug logger.
 func (f *Factory) Log() *slog.Logger { return f.log }
 
-// usageError is a mistake in how a command was called: exit 2.
-type usageError struct{ msg string }
+// usageError is a mistake in how a command was called: exit 2. Main says
+// which command's help to see.
+type usageError struct {
+	msg string
+	// command is the path of the command called, as in "keyadm create".
+	command string
+}
 
-func (e *usageError) Error() string { return e.msg }
-
-func usageErrorf(cmd *cobra.Command, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if cmd != nil {
-		msg += fmt.Sprintf(" (see '%s --help')", cmd.CommandPath())
+func (e *usageError) Error() string {
+	if e.command == "" {
+		return e.msg
 	}
-	return &usageError{msg: msg}
+	return fmt.Sprintf("%s (see '%s --help')", e.msg, e.command)
+}
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
 // cancelledError is a confirmation the user declined.
@@ -369,9 +426,9 @@ func args(min, max int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, a []string) error {
 		switch {
 		case len(a) < min:
-			return usageErrorf(cmd, "missing %s", what)
+			return usageErrorf("missing %s", what)
 		case max >= 0 && len(a) > max:
-			return usageErrorf(cmd, "too many arguments: want %s", what)
+			return usageErrorf("too many arguments: want %s", what)
 		}
 		return nil
 	}

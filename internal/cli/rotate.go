@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -10,8 +11,17 @@ import (
 	"github.com/keyadm/keyadm/internal/output"
 )
 
-func newRotateCmd(f *Factory) *cobra.Command {
-	var grace string
+// RotateOptions are the inputs of rotate.
+type RotateOptions struct {
+	Env
+	ID    string
+	Grace time.Duration
+	Actor string
+}
+
+// NewCmdRotate is rotate: runF, when not nil, runs in place of rotateRun.
+func NewCmdRotate(f *Factory, runF func(*RotateOptions) error) *cobra.Command {
+	opts := &RotateOptions{}
 	cmd := &cobra.Command{
 		Use:   "rotate ID",
 		Short: "Replace a key with a new one; the old one expires after a grace period",
@@ -26,40 +36,39 @@ the tenant's default expiry. Rotation is not blocked by max_keys_per_user.`,
   keyadm rotate ID --grace 0      # the old key stops working now`,
 		Args: args(1, 1, "one key ID"),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			d := apikey.DefaultGrace
-			if cmd.Flags().Changed("grace") {
-				var err error
-				if d, err = apikey.ParseDuration(grace); err != nil {
-					return apikey.Errorf(apikey.EINVALID, "--grace: %s", apikey.ErrorMessage(err))
-				}
-			}
-			actor, err := f.Actor()
+			opts.Env, opts.ID, opts.Grace = f.env(true, false), a[0], apikey.DefaultGrace
+			grace, err := durationFlag(cmd.Flags(), "grace")
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			svc, err := f.Service(ctx)
-			if err != nil {
+			if grace != nil {
+				opts.Grace = *grace
+			}
+			if opts.Actor, err = f.Actor(); err != nil {
 				return err
 			}
-			r, err := svc.Rotate(ctx, f.Tenant(), a[0], d, actor)
-			if err != nil {
-				return err
-			}
-			p := f.Printer()
-			if err := printNewKey(p, r.Key, r.Secret); err != nil {
-				return err
-			}
-			if p.Format == output.Table && !p.Quiet {
-				old := "is revoked now"
-				if r.Old.RevokedAt == nil {
-					old = "expires " + output.Relative(r.Old.ExpiresAt, r.Key.CreatedAt) + " (" + r.Old.ExpiresAt.UTC().Format(time.RFC3339) + ")"
-				}
-				f.IO.Notice(fmt.Sprintf("Rotated %s: the old key %s. Save the new key now: it is shown only once.", r.Old.ID, old))
-			}
-			return nil
+			return runWith(cmd.Context(), opts, runF, rotateRun)
 		},
 	}
-	cmd.Flags().StringVar(&grace, "grace", "", "how long the old key keeps working (default 24h); 0 revokes it now")
+	cmd.Flags().String("grace", "", "how long the old key keeps working (default 24h); 0 revokes it now")
 	return cmd
+}
+
+func rotateRun(ctx context.Context, opts *RotateOptions) error {
+	r, err := opts.Service.Rotate(ctx, opts.Tenant, opts.ID, opts.Grace, opts.Actor)
+	if err != nil {
+		return err
+	}
+	p := opts.Printer
+	if err := printNewKey(p, r.Key, r.Secret); err != nil {
+		return err
+	}
+	if p.Format == output.Table && !p.Quiet {
+		old := "is revoked now"
+		if r.Old.RevokedAt == nil {
+			old = "expires " + output.Relative(r.Old.ExpiresAt, r.Key.CreatedAt) + " (" + r.Old.ExpiresAt.UTC().Format(time.RFC3339) + ")"
+		}
+		opts.IO.Notice(fmt.Sprintf("Rotated %s: the old key %s. Save the new key now: it is shown only once.", r.Old.ID, old))
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -22,14 +23,16 @@ const DefaultListen = "127.0.0.1:8080"
 
 // ServeOptions are the inputs of serve.
 type ServeOptions struct {
-	F         *Factory
+	Env
 	Listen    string
 	LogFormat string
+	LogLevel  slog.Level
 	Config    server.Config
 }
 
-func newServeCmd(f *Factory) *cobra.Command {
-	opts := &ServeOptions{F: f}
+// NewCmdServe is serve: runF, when not nil, runs in place of serveRun.
+func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve key verification and the tenant admin API over HTTP",
@@ -53,11 +56,12 @@ signal stops at once). One log line per request goes to stderr, never a key.`,
   curl -s -X POST -H "x-api-key: $KEY" http://127.0.0.1:8080/v1/verify`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Env = f.env(true, true)
 			if err := checkListen(opts.Listen); err != nil {
-				return usageErrorf(cmd, "invalid --listen %s: %s", apikey.Quote(opts.Listen), err)
+				return usageErrorf("invalid --listen %s: %s", apikey.Quote(opts.Listen), err)
 			}
 			if opts.LogFormat != "text" && opts.LogFormat != "json" {
-				return usageErrorf(cmd, "invalid --log-format %s: want text or json", apikey.Quote(opts.LogFormat))
+				return usageErrorf("invalid --log-format %s: want text or json", apikey.Quote(opts.LogFormat))
 			}
 			c := &opts.Config
 			for name, d := range map[string]time.Duration{
@@ -65,10 +69,17 @@ signal stops at once). One log line per request goes to stderr, never a key.`,
 				"idle-timeout": c.IdleTimeout, "shutdown-timeout": c.ShutdownTimeout,
 			} {
 				if d <= 0 {
-					return usageErrorf(cmd, "invalid --%s %s: must be longer than zero", name, d)
+					return usageErrorf("invalid --%s %s: must be longer than zero", name, d)
 				}
 			}
-			return runServe(cmd, opts)
+			debug, err := f.boolSetting(keyDebug) // checked in init
+			if err != nil {
+				return err
+			}
+			if opts.LogLevel = slog.LevelInfo; debug {
+				opts.LogLevel = slog.LevelDebug
+			}
+			return runWith(cmd.Context(), opts, runF, serveRun)
 		},
 	}
 	fl := cmd.Flags()
@@ -103,21 +114,17 @@ func checkListen(addr string) error {
 // hostName is an RFC 1123 host name.
 var hostName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
 
-func runServe(cmd *cobra.Command, opts *ServeOptions) error {
-	ctx := cmd.Context()
-	f := opts.F
-	svc, err := f.CreatingService(ctx)
+func serveRun(ctx context.Context, opts *ServeOptions) error {
+	// Opened now, not on the first request: a bad --db fails at start, and
+	// the server prepares the verify statements on the store itself.
+	db, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if debug, _ := f.boolSetting(keyDebug); debug { // checked in init
-		level = slog.LevelDebug
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(f.IO.ErrOut, hopts)
+	hopts := &slog.HandlerOptions{Level: opts.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(opts.IO.ErrOut, hopts)
 	if opts.LogFormat == "json" {
-		h = slog.NewJSONHandler(f.IO.ErrOut, hopts)
+		h = slog.NewJSONHandler(opts.IO.ErrOut, hopts)
 	}
 	log := slog.New(h)
 	ln, err := net.Listen("tcp", opts.Listen)
@@ -128,8 +135,9 @@ func runServe(cmd *cobra.Command, opts *ServeOptions) error {
 	if !addr.IP.IsLoopback() {
 		log.Warn("serving plain HTTP beyond this machine: keys cross the network in clear unless a TLS proxy fronts keyadm", "addr", addr.String())
 	}
-	log.Info("keyadm serve starting", "db", f.db.Engine, "touch_interval", opts.Config.TouchInterval)
-	opts.Config.Service, opts.Config.Log = svc, log
+	log.Info("keyadm serve starting", "db", db.Engine(), "touch_interval", opts.Config.TouchInterval)
+	opts.Config.Service = &apikey.Service{Store: db, Rand: opts.Service.Rand}
+	opts.Config.Log = log
 	go func() {
 		// After the first SIGINT or SIGTERM, a second one stops keyadm at
 		// once, without waiting for requests or writing last uses.

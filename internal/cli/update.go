@@ -1,14 +1,25 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/output"
 )
 
-func newUpdateCmd(f *Factory) *cobra.Command {
-	var in apikey.UpdateInput
+// UpdateOptions are the inputs of update.
+type UpdateOptions struct {
+	Env
+	ID    string
+	Input apikey.UpdateInput
+}
+
+// NewCmdUpdate is update: runF, when not nil, runs in place of updateRun.
+func NewCmdUpdate(f *Factory, runF func(*UpdateOptions) error) *cobra.Command {
+	opts := &UpdateOptions{}
+	in := &opts.Input
 	var name, description string
 	var meta []string
 	cmd := &cobra.Command{
@@ -20,6 +31,7 @@ and --meta k= removes one. Updating never un-revokes a key.`,
   keyadm update ID --permission read --meta owner-team=payments`,
 		Args: args(1, 1, "one key ID"),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			opts.Env, opts.ID = f.env(true, false), a[0]
 			flags := cmd.Flags()
 			var err error
 			if flags.Changed("name") {
@@ -45,22 +57,7 @@ and --meta k= removes one. Updating never un-revokes a key.`,
 			if in.Actor, err = f.Actor(); err != nil {
 				return err
 			}
-			if err := apikey.ValidateKeyID(a[0]); err != nil {
-				return err
-			}
-			if err := in.Validate(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			svc, err := f.Service(ctx)
-			if err != nil {
-				return err
-			}
-			k, now, err := svc.Update(ctx, f.Tenant(), a[0], in)
-			if err != nil {
-				return err
-			}
-			return output.One(f.Printer(), output.KeyDetail, output.NewKeyRecord(k, now, ""))
+			return runWith(cmd.Context(), opts, runF, updateRun)
 		},
 	}
 	fl := cmd.Flags()
@@ -71,6 +68,16 @@ and --meta k= removes one. Updating never un-revokes a key.`,
 	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")
 	fl.BoolVar(&in.Expiry.None, "no-expiry", false, "never expire (unless the tenant requires expiry)")
 	fl.StringArrayVar(&meta, "meta", nil, "set metadata key=value (key= removes it), repeatable")
-	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at", "no-expiry")
+	exclusive(cmd, "expires-in", "expires-at", "no-expiry")
 	return cmd
+}
+
+// updateRun changes the key; the Service checks the id and the changes
+// before it opens the database.
+func updateRun(ctx context.Context, opts *UpdateOptions) error {
+	k, now, err := opts.Service.Update(ctx, opts.Tenant, opts.ID, opts.Input)
+	if err != nil {
+		return err
+	}
+	return output.One(opts.Printer, output.KeyDetail, output.NewKeyRecord(k, now, ""))
 }

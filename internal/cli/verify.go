@@ -1,15 +1,24 @@
 package cli
 
 import (
+	"context"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/output"
 )
 
-func newVerifyCmd(f *Factory) *cobra.Command {
+// VerifyOptions are the inputs of verify.
+type VerifyOptions struct {
+	Env
+	// Key is the key to check, from the argument or stdin.
+	Key string
+}
+
+// NewCmdVerify is verify: runF, when not nil, runs in place of verifyRun.
+func NewCmdVerify(f *Factory, runF func(*VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{}
 	return &cobra.Command{
 		Use:   "verify [KEY|-]",
 		Short: "Check a key and print whose it is",
@@ -25,37 +34,35 @@ shell history and the process list; prefer that to passing it as an argument.`,
   keyadm verify < key.txt -o json`,
 		Args: args(0, 1, "at most one KEY, or - for stdin"),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			var key string
-			if len(a) == 1 && a[0] != "-" {
-				key = a[0]
+			opts.Env = f.env(true, false)
+			fromArg := len(a) == 1 && a[0] != "-"
+			if fromArg {
+				opts.Key = a[0]
 			} else {
 				var err error
-				if key, err = f.IO.ReadSecret("Key: "); err != nil {
+				if opts.Key, err = opts.IO.ReadSecret("Key: "); err != nil {
 					return err
 				}
 			}
 			// Surrounding space (the newline from stdin) is not part of a key.
-			key = strings.TrimSpace(key)
-			if key == "" {
-				if len(a) == 1 && a[0] != "-" {
-					return usageErrorf(cmd, "no key given: the KEY argument is empty")
+			opts.Key = strings.TrimSpace(opts.Key)
+			if opts.Key == "" {
+				if fromArg {
+					return usageErrorf("no key given: the KEY argument is empty")
 				}
-				return usageErrorf(cmd, "no key given: nothing on stdin; pipe the key in, as in printf '%%s' \"$KEY\" | keyadm verify")
+				return usageErrorf("no key given: nothing on stdin; pipe the key in, as in printf '%%s' \"$KEY\" | keyadm verify")
 			}
-			// A malformed key is rejected before the database is opened.
-			if _, err := apikey.ParseSecret(key); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			svc, err := f.Service(ctx)
-			if err != nil {
-				return err
-			}
-			k, now, err := svc.Verify(ctx, f.Tenant(), key)
-			if err != nil {
-				return err
-			}
-			return output.One(f.Printer(), output.KeyIdentity, output.NewKeyRecord(k, now, ""))
+			return runWith(cmd.Context(), opts, runF, verifyRun)
 		},
 	}
+}
+
+// verifyRun checks the key; the Service rejects a malformed one before it
+// opens the database.
+func verifyRun(ctx context.Context, opts *VerifyOptions) error {
+	k, now, err := opts.Service.Verify(ctx, opts.Tenant, opts.Key)
+	if err != nil {
+		return err
+	}
+	return output.One(opts.Printer, output.KeyIdentity, output.NewKeyRecord(k, now, ""))
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -60,7 +61,17 @@ var versionView = output.View[versionRecord]{
 	Quiet:     func(r versionRecord) string { return r.Version },
 }
 
-func newVersionCmd(f *Factory) *cobra.Command {
+// VersionOptions are the inputs of version: the printer, from the flags and
+// KEYADM_ variables only.
+type VersionOptions struct {
+	IO      *output.IOStreams
+	Printer *output.Printer
+}
+
+// NewCmdVersion is version: runF, when not nil, runs in place of
+// versionRun.
+func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command {
+	opts := &VersionOptions{}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and build date",
@@ -70,9 +81,7 @@ them as a record; -q prints only the version.`,
 		// Skip the root's setup: version reads no config file and opens no
 		// database, only its own flags and KEYADM_OUTPUT / KEYADM_QUIET.
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
-		RunE: func(*cobra.Command, []string) error {
-			v, c, d := BuildInfo()
-			r := versionRecord{Version: v, Commit: c, Date: d, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			// The flags and KEYADM_ variables, through viper; not the file.
 			format, err := output.ParseFormat(f.v.GetString(keyOutput))
 			if err != nil {
@@ -82,11 +91,18 @@ them as a record; -q prints only the version.`,
 			if err != nil {
 				return err
 			}
-			if format == output.Table && !quiet {
-				_, err := fmt.Fprintf(f.IO.Out, "keyadm %s (commit %s, built %s, %s %s)\n", r.Version, r.Commit, r.Date, r.GoVersion, r.Platform)
-				return err
-			}
-			return output.One(&output.Printer{IO: f.IO, Format: format, Quiet: quiet}, versionView, r)
+			opts.IO, opts.Printer = f.IO, &output.Printer{IO: f.IO, Format: format, Quiet: quiet}
+			return runWith(cmd.Context(), opts, runF, versionRun)
 		},
 	}
+}
+
+func versionRun(_ context.Context, opts *VersionOptions) error {
+	v, c, d := BuildInfo()
+	r := versionRecord{Version: v, Commit: c, Date: d, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if p := opts.Printer; p.Format == output.Table && !p.Quiet {
+		_, err := fmt.Fprintf(opts.IO.Out, "keyadm %s (commit %s, built %s, %s %s)\n", r.Version, r.Commit, r.Date, r.GoVersion, r.Platform)
+		return err
+	}
+	return output.One(opts.Printer, versionView, r)
 }

@@ -22,7 +22,7 @@ func TestNewerSchema(t *testing.T) {
 	} {
 		t.Run(engine, func(t *testing.T) {
 			u := url(t)
-			db, err := Open(ctx, u, Options{Migrate: true})
+			db, err := OpenSQL(ctx, u, Options{Migrate: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,5 @@
-// Package store opens the engine a database URL names.
+// Package store opens the engine a database URL names, behind DB: the
+// commands see the apikey.Store and its schema, not the engine.
 package store
 
 import (
@@ -28,11 +29,50 @@ type Options struct {
 	MustExist bool
 }
 
+// DB is an open database: the apikey.Store, and the schema under it.
+type DB interface {
+	apikey.Store
+	Migrator
+}
+
+// Migrator shows and applies a database's schema migrations, and names
+// the database for messages.
+type Migrator interface {
+	// Migrate applies pending migrations and returns their versions.
+	Migrate(ctx context.Context) ([]int64, error)
+	SchemaStatus(ctx context.Context) (*SchemaStatus, error)
+	// Engine is "sqlite" or "postgres".
+	Engine() string
+	// Location is the file or server, never with a password.
+	Location() string
+	Close() error
+}
+
+// SchemaStatus is the state of a database's schema.
+type SchemaStatus = sqlstore.SchemaStatus
+
+// sqlDB is a DB on database/sql; the store's other methods (PrepareHot)
+// stay reachable through it.
+type sqlDB struct{ *sqlstore.DB }
+
+func (d sqlDB) Engine() string   { return d.DB.Engine }
+func (d sqlDB) Location() string { return d.DB.Location }
+
 // OpenTimeout bounds connecting to a server and checking it answers.
 const OpenTimeout = 15 * time.Second
 
 // Open opens a SQLite path, a sqlite:// URL or a postgres:// (postgresql://) URL.
-func Open(ctx context.Context, dbURL string, opts Options) (*sqlstore.DB, error) {
+func Open(ctx context.Context, dbURL string, opts Options) (DB, error) {
+	db, err := OpenSQL(ctx, dbURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	return sqlDB{db}, nil
+}
+
+// OpenSQL is Open for tests and benchmarks that reach below the interface
+// (the pools, to run SQL of their own).
+func OpenSQL(ctx context.Context, dbURL string, opts Options) (*sqlstore.DB, error) {
 	var db *sqlstore.DB
 	var err error
 	switch {
