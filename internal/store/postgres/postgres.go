@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/store/sqlstore"
@@ -29,8 +30,19 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migrationLockID is the advisory lock held while migrating.
+// migrationLockID is the advisory lock held while migrating: keyadm's
+// own, so that processes of every keyadm version exclude one another.
 const migrationLockID = 0x6b657961646d // "keyadm"
+
+// migrationLocker is goose's session-level advisory lock, tried every
+// second (a first process's migrations take well under one) for 5 minutes.
+func migrationLocker() lock.SessionLocker {
+	l, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		panic(err) // only for options out of range
+	}
+	return l
+}
 
 // Open connects to the database at a postgres:// URL. It does not migrate.
 func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
@@ -66,7 +78,7 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectPostgres,
 			FS:      mustSub(migrationFiles, "migrations"),
-			Lock:    advisoryLock(db),
+			Locker:  migrationLocker(),
 		},
 	}
 	if err := db.PingContext(ctx); err != nil {
@@ -80,25 +92,6 @@ func lockKey(s string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(s))
 	return int64(h.Sum64())
-}
-
-// advisoryLock holds a session-level advisory lock on a connection of its
-// own for as long as migrations run on the others.
-func advisoryLock(db *sql.DB) func(context.Context) (func(), error) {
-	return func(ctx context.Context) (func(), error) {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		return func() {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLockID))
-			conn.Close()
-		}, nil
-	}
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {

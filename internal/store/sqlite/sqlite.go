@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -117,19 +118,19 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectSQLite3,
 			FS:      mustSub(migrationFiles, "migrations"),
-			Lock:    fileLock(abs + ".lock"),
 		},
 	}
-	if readOnly != "" {
-		// Nothing here can write, so there is nothing to serialise (and no
+	locker := &fileLocker{path: abs + ".lock"}
+	if readOnly == "" {
+		// Where nothing can write there is nothing to serialise (and no
 		// lock file may be creatable).
-		db.Migrations.Lock = func(context.Context) (func(), error) { return func() {}, nil }
+		db.Migrations.Locker = locker
 	}
 	// Opening is lazy; a first connection tells a bad file at once. It
 	// also switches a new file to WAL, which SQLite refuses at once (no busy
 	// wait) while another process does the same: so connect under the file
 	// lock the migrations use.
-	unlock, err := db.Migrations.Lock(context.Background())
+	unlock, err := locker.lock(context.Background(), readOnly == "")
 	if err != nil {
 		db.Close()
 		return nil, unavailable(abs, "cannot lock: %v", err)
@@ -197,18 +198,57 @@ func readOnlyReason(what string, err error) string {
 	return fmt.Sprintf("this user may not write %s (%v); run keyadm as a user who may, or grant this one write permission", what, pathless(err))
 }
 
-func fileLock(path string) func(context.Context) (func(), error) {
-	return func(ctx context.Context) (func(), error) {
-		l := flock.New(path, flock.SetPermissions(0o600))
-		ok, err := l.TryLockContext(ctx, 20*time.Millisecond)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, errors.New("could not take the migration lock")
-		}
-		return func() { _ = l.Unlock() }, nil
+// fileLocker is the lock file under which a process migrates (goose holds
+// it as a SessionLocker) or makes a new file WAL: SQLite refuses that at
+// once, with no busy wait, while another process does the same. flock(2)
+// excludes other open files in this process as well as other processes.
+type fileLocker struct {
+	path string
+	mu   sync.Mutex
+	held map[*sql.Conn]func()
+}
+
+// lock blocks until this process alone holds the file, when enabled.
+func (l *fileLocker) lock(ctx context.Context, enabled bool) (unlock func(), err error) {
+	if !enabled {
+		return func() {}, nil
 	}
+	f := flock.New(l.path, flock.SetPermissions(0o600))
+	ok, err := f.TryLockContext(ctx, 20*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errors.New("could not take the migration lock")
+	}
+	return func() { _ = f.Unlock() }, nil
+}
+
+// SessionLock takes the lock for goose's session on conn.
+func (l *fileLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	unlock, err := l.lock(ctx, true)
+	if err != nil {
+		return fmt.Errorf("lock for migrations: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held == nil {
+		l.held = map[*sql.Conn]func(){}
+	}
+	l.held[conn] = unlock
+	return nil
+}
+
+// SessionUnlock releases what SessionLock took for conn.
+func (l *fileLocker) SessionUnlock(_ context.Context, conn *sql.Conn) error {
+	l.mu.Lock()
+	unlock := l.held[conn]
+	delete(l.held, conn)
+	l.mu.Unlock()
+	if unlock != nil {
+		unlock()
+	}
+	return nil
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {
