@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"io/fs"
 	"net"
 	"strings"
 	"time"
@@ -77,7 +76,7 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 		},
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectPostgres,
-			FS:      mustSub(migrationFiles, "migrations"),
+			FS:      sqlstore.MigrationFS(migrationFiles, "migrations"),
 			Locker:  migrationLocker(),
 		},
 	}
@@ -94,14 +93,6 @@ func lockKey(s string) int64 {
 	return int64(h.Sum64())
 }
 
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
-
 // redactParseError keeps pgx's reason but never the URL, which may hold a
 // password.
 func redactParseError(err error) string {
@@ -114,7 +105,7 @@ func redactParseError(err error) string {
 
 func formatError(location string, err error) error {
 	unavailable := func(why string) error {
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "postgres " + location + ": " + why}
+		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "postgres " + apikey.QuotePath(location) + ": " + why}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -130,7 +121,7 @@ func formatError(location string, err error) error {
 		case "42501":
 			return unavailable("permission denied: " + pgErr.Message)
 		}
-		return &apikey.Error{Code: apikey.EINTERNAL, Err: err, Message: "postgres " + location + ": " + pgErr.Message + " (" + pgErr.Code + ")"}
+		return &apikey.Error{Code: apikey.EINTERNAL, Err: err, Message: "postgres " + apikey.QuotePath(location) + ": " + pgErr.Message + " (" + pgErr.Code + ")"}
 	}
 	var netErr net.Error
 	var connErr *pgconn.ConnectError

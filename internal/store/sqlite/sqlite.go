@@ -56,7 +56,7 @@ const (
 func Open(path string, opts Options) (*sqlstore.DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, apikey.Errorf(apikey.EINVALID, "invalid database path %q: %v", path, err)
+		return nil, apikey.Errorf(apikey.EINVALID, "invalid database path %s: %v", apikey.QuotePath(path), err)
 	}
 	readOnly, err := prepareFile(abs, opts)
 	if err != nil {
@@ -117,7 +117,7 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 		},
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectSQLite3,
-			FS:      mustSub(migrationFiles, "migrations"),
+			FS:      sqlstore.MigrationFS(migrationFiles, "migrations"),
 		},
 	}
 	locker := &fileLocker{path: abs + ".lock"}
@@ -159,7 +159,7 @@ func prepareFile(path string, opts Options) (readOnly string, err error) {
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", unavailable(path, "cannot create folder: %v", err)
+		return "", unavailable(path, "cannot create folder: %v", apikey.Pathless(err))
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
@@ -169,22 +169,22 @@ func prepareFile(path string, opts Options) (readOnly string, err error) {
 		}
 	}
 	if err != nil {
-		return "", unavailable(path, "cannot open: %v", pathless(err))
+		return "", unavailable(path, "cannot open: %v", apikey.Pathless(err))
 	}
 	info, err := f.Stat()
 	f.Close()
 	if err != nil {
-		return "", unavailable(path, "cannot stat: %v", err)
+		return "", unavailable(path, "cannot stat: %v", apikey.Pathless(err))
 	}
 	if info.IsDir() {
 		return "", unavailable(path, "is a folder, not a database file")
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 && opts.Warn != nil {
-		opts.Warn(fmt.Sprintf("database %s is readable or writable by others (mode %04o); run: chmod 600 %s", path, perm, path))
+		opts.Warn(fmt.Sprintf("database %s is readable or writable by others (mode %04o); run: chmod 600 %s", apikey.QuotePath(path), perm, apikey.QuotePath(path)))
 	}
 	if readOnly == "" {
 		if err := canWrite(dir); err != nil {
-			readOnly = readOnlyReason("its folder "+dir+", where SQLite keeps the -wal and -shm files", err)
+			readOnly = readOnlyReason("its folder "+apikey.QuotePath(dir)+", where SQLite keeps the -wal and -shm files", err)
 		}
 	}
 	return readOnly, nil
@@ -195,7 +195,7 @@ func readOnlyReason(what string, err error) string {
 	if errors.Is(err, syscall.EROFS) {
 		return "the file system is mounted read-only; remount it read-write or copy the database elsewhere"
 	}
-	return fmt.Sprintf("this user may not write %s (%v); run keyadm as a user who may, or grant this one write permission", what, pathless(err))
+	return fmt.Sprintf("this user may not write %s (%v); run keyadm as a user who may, or grant this one write permission", what, apikey.Pathless(err))
 }
 
 // fileLocker is the lock file under which a process migrates (goose holds
@@ -251,25 +251,14 @@ func (l *fileLocker) SessionUnlock(_ context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
-
 func unavailable(path, format string, args ...any) error {
-	return &apikey.Error{Code: apikey.EUNAVAILABLE, Message: "sqlite " + path + ": " + fmt.Sprintf(format, args...)}
+	return sqliteError(apikey.EUNAVAILABLE, path, nil, fmt.Sprintf(format, args...))
 }
 
-// pathless drops the path an *fs.PathError repeats, since messages name it once.
-func pathless(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+// sqliteError is an application error about the database at path, which
+// it names clipped (a --db may be any length).
+func sqliteError(code, path string, err error, msg string) error {
+	return &apikey.Error{Code: code, Err: err, Message: "sqlite " + apikey.QuotePath(path) + ": " + msg}
 }
 
 // formatError turns a driver error into an application error; readOnly
@@ -282,19 +271,18 @@ func formatError(path, readOnly string, err error) error {
 	msg := strings.TrimSpace(se.Error())
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err,
-			Message: fmt.Sprintf("sqlite %s: database stayed locked by another process for %s; try again", path, busyTimeout)}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, fmt.Sprintf("database stayed locked by another process for %s; try again", busyTimeout))
 	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
 		if readOnly != "" {
-			return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": database is read-only: " + readOnly}
+			msg = readOnly
 		}
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": database is read-only: " + msg}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, "database is read-only: "+msg)
 	case sqlite3.SQLITE_FULL:
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": disk full; nothing was written"}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, "disk full; nothing was written")
 	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR:
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": " + msg}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, msg)
 	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": not a keyadm database or damaged: " + msg}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, "not a keyadm database or damaged: "+msg)
 	}
-	return &apikey.Error{Code: apikey.EINTERNAL, Err: err, Message: "sqlite " + path + ": " + msg}
+	return sqliteError(apikey.EINTERNAL, path, err, msg)
 }

@@ -41,6 +41,15 @@ type MigrationState struct {
 	AppliedAt time.Time
 }
 
+// MigrationFS is an engine's embedded migrations folder.
+func MigrationFS(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // only for an invalid dir
+	}
+	return sub
+}
+
 func (m *Migrations) provider(db *sql.DB) (*goose.Provider, error) {
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if m.Locker != nil {
