@@ -114,9 +114,10 @@ const MaxPath = 200
 // reads as before, but never floods one or breaks its line: a path with a
 // character that does not print is quoted, and one longer than MaxPath
 // keeps its start and its end, where the file's name is, and gives its
-// length.
+// length. A path is named as given, not redacted: messages built with
+// Errorf redact it anyway, and a store's own messages name the file.
 func QuotePath(p string) string {
-	r := RedactSecrets(p)
+	r := p
 	runes := []rune(r)
 	suffix := ""
 	if len(runes) > MaxPath {

@@ -70,34 +70,15 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 	// writer that starts during such a read is not seen; a command is short.
 	_, walErr := os.Lstat(abs + "-wal")
 	immutable := readOnly != "" && errors.Is(walErr, fs.ErrNotExist)
-	dsn := func(txlock string, cacheKiB int) string {
-		q := url.Values{}
-		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
-		q.Add("_pragma", "journal_mode(WAL)")
-		// FULL: a commit is on disk before keyadm prints the secret it stored.
-		q.Add("_pragma", "synchronous(FULL)")
-		q.Add("_pragma", "foreign_keys(1)")
-		// A negative cache_size is in KiB; SQLite allocates pages as it
-		// reads them, so a small database never uses it all.
-		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
-		q.Set("_txlock", txlock)
-		if readOnly != "" {
-			q.Set("mode", "ro")
-		}
-		if immutable {
-			q.Set("immutable", "1")
-		}
-		return "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() + "?" + q.Encode()
-	}
 	// Writers take the write lock when they begin (BEGIN IMMEDIATE), so a
 	// transaction never has to upgrade a read lock and fail with SQLITE_BUSY:
 	// it waits its turn instead. That also serialises quota checks.
-	rw, err := sql.Open("sqlite", dsn("immediate", writerCacheKiB))
+	rw, err := sql.Open("sqlite", dsn(abs, readOnly != "", immutable, "immediate", writerCacheKiB))
 	if err != nil {
 		return nil, err
 	}
 	rw.SetMaxOpenConns(1)
-	ro, err := sql.Open("sqlite", dsn("deferred", readerCacheKiB))
+	ro, err := sql.Open("sqlite", dsn(abs, readOnly != "", immutable, "deferred", readerCacheKiB))
 	if err != nil {
 		rw.Close()
 		return nil, err
@@ -145,6 +126,28 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 		return nil, formatError(abs, readOnly, err)
 	}
 	return db, nil
+}
+
+// dsn is the driver's name for the database at abs: its pragmas, the
+// BEGIN of its transactions, and how a read-only one is opened.
+func dsn(abs string, readOnly, immutable bool, txlock string, cacheKiB int) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL: a commit is on disk before keyadm prints the secret it stored.
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	// A negative cache_size is in KiB; SQLite allocates pages as it
+	// reads them, so a small database never uses it all.
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
+	q.Set("_txlock", txlock)
+	if readOnly {
+		q.Set("mode", "ro")
+	}
+	if immutable {
+		q.Set("immutable", "1")
+	}
+	return "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() + "?" + q.Encode()
 }
 
 // prepareFile creates the folder (0700) and the file (0600) when missing,
