@@ -3,9 +3,11 @@ package apikey
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -103,6 +105,39 @@ func Quote(s string) string {
 		return strconv.Quote(r)
 	}
 	return fmt.Sprintf("%s… (%d characters)", strconv.Quote(r[:cut]), utf8.RuneCountInString(s))
+}
+
+// MaxPath is how many characters of a path a message names whole.
+const MaxPath = 200
+
+// QuotePath names a path in a message as it is, so that the usual message
+// reads as before, but never floods one or breaks its line: a path with a
+// character that does not print is quoted, and one longer than MaxPath
+// keeps its start and its end, where the file's name is, and gives its
+// length. A path is named as given, not redacted: messages built with
+// Errorf redact it anyway, and a store's own messages name the file.
+func QuotePath(p string) string {
+	r := p
+	runes := []rune(r)
+	suffix := ""
+	if len(runes) > MaxPath {
+		r = string(runes[:MaxPath/2]) + "…" + string(runes[len(runes)-MaxPath/2:])
+		suffix = fmt.Sprintf(" (%d characters)", utf8.RuneCountInString(p))
+	}
+	if strings.IndexFunc(r, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0 {
+		r = strconv.Quote(r)
+	}
+	return r + suffix
+}
+
+// Pathless drops the path an *fs.PathError repeats, for messages that
+// name the path once themselves.
+func Pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Rejectf returns an EREJECTED error for the given reason.

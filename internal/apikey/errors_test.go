@@ -32,3 +32,24 @@ func TestErrorsNameFields(t *testing.T) {
 		t.Errorf("Worded = %q: quoted input was worded as a field", got)
 	}
 }
+
+// TestQuotePath: a store message names a usual path as it is, but a huge
+// one (a --db of 100 KB once came back whole) is clipped, keeping the
+// file's name, and one with a newline stays on one line.
+func TestQuotePath(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"/var/lib/keyadm/keyadm.db", "/var/lib/keyadm/keyadm.db"},
+		{`C:\Users\me\keyadm.db`, `C:\Users\me\keyadm.db`},
+		{"/tmp/my keys.db", "/tmp/my keys.db"},
+		{"/tmp/a\nb.db", `"/tmp/a\nb.db"`},
+	} {
+		if got := apikey.QuotePath(c.in); got != c.want {
+			t.Errorf("QuotePath(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	long := "/" + strings.Repeat("d/", 50_000) + "typo.db"
+	got := apikey.QuotePath(long)
+	if len(got) > 2*apikey.MaxPath || !strings.HasSuffix(got, "typo.db (100008 characters)") || !strings.HasPrefix(got, "/d/d/") {
+		t.Errorf("QuotePath(100 KB path) = %q (%d bytes)", got, len(got))
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"io/fs"
 	"net"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/store/sqlstore"
@@ -29,8 +29,19 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migrationLockID is the advisory lock held while migrating.
+// migrationLockID is the advisory lock held while migrating: keyadm's
+// own, so that processes of every keyadm version exclude one another.
 const migrationLockID = 0x6b657961646d // "keyadm"
+
+// migrationLocker is goose's session-level advisory lock, tried every
+// second (a first process's migrations take well under one) for 5 minutes.
+func migrationLocker() lock.SessionLocker {
+	l, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		panic(err) // only for options out of range
+	}
+	return l
+}
 
 // Open connects to the database at a postgres:// URL. It does not migrate.
 func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
@@ -65,8 +76,8 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 		},
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectPostgres,
-			FS:      mustSub(migrationFiles, "migrations"),
-			Lock:    advisoryLock(db),
+			FS:      sqlstore.MigrationFS(migrationFiles, "migrations"),
+			Locker:  migrationLocker(),
 		},
 	}
 	if err := db.PingContext(ctx); err != nil {
@@ -82,33 +93,6 @@ func lockKey(s string) int64 {
 	return int64(h.Sum64())
 }
 
-// advisoryLock holds a session-level advisory lock on a connection of its
-// own for as long as migrations run on the others.
-func advisoryLock(db *sql.DB) func(context.Context) (func(), error) {
-	return func(ctx context.Context) (func(), error) {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		return func() {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLockID))
-			conn.Close()
-		}, nil
-	}
-}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
-
 // redactParseError keeps pgx's reason but never the URL, which may hold a
 // password.
 func redactParseError(err error) string {
@@ -121,7 +105,7 @@ func redactParseError(err error) string {
 
 func formatError(location string, err error) error {
 	unavailable := func(why string) error {
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "postgres " + location + ": " + why}
+		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "postgres " + apikey.QuotePath(location) + ": " + why}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -137,7 +121,7 @@ func formatError(location string, err error) error {
 		case "42501":
 			return unavailable("permission denied: " + pgErr.Message)
 		}
-		return &apikey.Error{Code: apikey.EINTERNAL, Err: err, Message: "postgres " + location + ": " + pgErr.Message + " (" + pgErr.Code + ")"}
+		return &apikey.Error{Code: apikey.EINTERNAL, Err: err, Message: "postgres " + apikey.QuotePath(location) + ": " + pgErr.Message + " (" + pgErr.Code + ")"}
 	}
 	var netErr net.Error
 	var connErr *pgconn.ConnectError

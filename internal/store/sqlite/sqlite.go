@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -55,7 +56,7 @@ const (
 func Open(path string, opts Options) (*sqlstore.DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, apikey.Errorf(apikey.EINVALID, "invalid database path %q: %v", path, err)
+		return nil, apikey.Errorf(apikey.EINVALID, "invalid database path %s: %v", apikey.QuotePath(path), err)
 	}
 	readOnly, err := prepareFile(abs, opts)
 	if err != nil {
@@ -69,34 +70,15 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 	// writer that starts during such a read is not seen; a command is short.
 	_, walErr := os.Lstat(abs + "-wal")
 	immutable := readOnly != "" && errors.Is(walErr, fs.ErrNotExist)
-	dsn := func(txlock string, cacheKiB int) string {
-		q := url.Values{}
-		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
-		q.Add("_pragma", "journal_mode(WAL)")
-		// FULL: a commit is on disk before keyadm prints the secret it stored.
-		q.Add("_pragma", "synchronous(FULL)")
-		q.Add("_pragma", "foreign_keys(1)")
-		// A negative cache_size is in KiB; SQLite allocates pages as it
-		// reads them, so a small database never uses it all.
-		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
-		q.Set("_txlock", txlock)
-		if readOnly != "" {
-			q.Set("mode", "ro")
-		}
-		if immutable {
-			q.Set("immutable", "1")
-		}
-		return "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() + "?" + q.Encode()
-	}
 	// Writers take the write lock when they begin (BEGIN IMMEDIATE), so a
 	// transaction never has to upgrade a read lock and fail with SQLITE_BUSY:
 	// it waits its turn instead. That also serialises quota checks.
-	rw, err := sql.Open("sqlite", dsn("immediate", writerCacheKiB))
+	rw, err := sql.Open("sqlite", dsn(abs, readOnly != "", immutable, "immediate", writerCacheKiB))
 	if err != nil {
 		return nil, err
 	}
 	rw.SetMaxOpenConns(1)
-	ro, err := sql.Open("sqlite", dsn("deferred", readerCacheKiB))
+	ro, err := sql.Open("sqlite", dsn(abs, readOnly != "", immutable, "deferred", readerCacheKiB))
 	if err != nil {
 		rw.Close()
 		return nil, err
@@ -116,20 +98,20 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 		},
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectSQLite3,
-			FS:      mustSub(migrationFiles, "migrations"),
-			Lock:    fileLock(abs + ".lock"),
+			FS:      sqlstore.MigrationFS(migrationFiles, "migrations"),
 		},
 	}
-	if readOnly != "" {
-		// Nothing here can write, so there is nothing to serialise (and no
+	locker := &fileLocker{path: abs + ".lock"}
+	if readOnly == "" {
+		// Where nothing can write there is nothing to serialise (and no
 		// lock file may be creatable).
-		db.Migrations.Lock = func(context.Context) (func(), error) { return func() {}, nil }
+		db.Migrations.Locker = locker
 	}
 	// Opening is lazy; a first connection tells a bad file at once. It
 	// also switches a new file to WAL, which SQLite refuses at once (no busy
 	// wait) while another process does the same: so connect under the file
 	// lock the migrations use.
-	unlock, err := db.Migrations.Lock(context.Background())
+	unlock, err := locker.lock(context.Background(), readOnly == "")
 	if err != nil {
 		db.Close()
 		return nil, unavailable(abs, "cannot lock: %v", err)
@@ -146,6 +128,28 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 	return db, nil
 }
 
+// dsn is the driver's name for the database at abs: its pragmas, the
+// BEGIN of its transactions, and how a read-only one is opened.
+func dsn(abs string, readOnly, immutable bool, txlock string, cacheKiB int) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL: a commit is on disk before keyadm prints the secret it stored.
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	// A negative cache_size is in KiB; SQLite allocates pages as it
+	// reads them, so a small database never uses it all.
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
+	q.Set("_txlock", txlock)
+	if readOnly {
+		q.Set("mode", "ro")
+	}
+	if immutable {
+		q.Set("immutable", "1")
+	}
+	return "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() + "?" + q.Encode()
+}
+
 // prepareFile creates the folder (0700) and the file (0600) when missing,
 // so the database is private from the first byte, and warns when an
 // existing one is readable by others. It returns why this user cannot
@@ -158,7 +162,7 @@ func prepareFile(path string, opts Options) (readOnly string, err error) {
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", unavailable(path, "cannot create folder: %v", err)
+		return "", unavailable(path, "cannot create folder: %v", apikey.Pathless(err))
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
@@ -168,22 +172,22 @@ func prepareFile(path string, opts Options) (readOnly string, err error) {
 		}
 	}
 	if err != nil {
-		return "", unavailable(path, "cannot open: %v", pathless(err))
+		return "", unavailable(path, "cannot open: %v", apikey.Pathless(err))
 	}
 	info, err := f.Stat()
 	f.Close()
 	if err != nil {
-		return "", unavailable(path, "cannot stat: %v", err)
+		return "", unavailable(path, "cannot stat: %v", apikey.Pathless(err))
 	}
 	if info.IsDir() {
 		return "", unavailable(path, "is a folder, not a database file")
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 && opts.Warn != nil {
-		opts.Warn(fmt.Sprintf("database %s is readable or writable by others (mode %04o); run: chmod 600 %s", path, perm, path))
+		opts.Warn(fmt.Sprintf("database %s is readable or writable by others (mode %04o); run: chmod 600 %s", apikey.QuotePath(path), perm, apikey.QuotePath(path)))
 	}
 	if readOnly == "" {
 		if err := canWrite(dir); err != nil {
-			readOnly = readOnlyReason("its folder "+dir+", where SQLite keeps the -wal and -shm files", err)
+			readOnly = readOnlyReason("its folder "+apikey.QuotePath(dir)+", where SQLite keeps the -wal and -shm files", err)
 		}
 	}
 	return readOnly, nil
@@ -194,42 +198,70 @@ func readOnlyReason(what string, err error) string {
 	if errors.Is(err, syscall.EROFS) {
 		return "the file system is mounted read-only; remount it read-write or copy the database elsewhere"
 	}
-	return fmt.Sprintf("this user may not write %s (%v); run keyadm as a user who may, or grant this one write permission", what, pathless(err))
+	return fmt.Sprintf("this user may not write %s (%v); run keyadm as a user who may, or grant this one write permission", what, apikey.Pathless(err))
 }
 
-func fileLock(path string) func(context.Context) (func(), error) {
-	return func(ctx context.Context) (func(), error) {
-		l := flock.New(path, flock.SetPermissions(0o600))
-		ok, err := l.TryLockContext(ctx, 20*time.Millisecond)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, errors.New("could not take the migration lock")
-		}
-		return func() { _ = l.Unlock() }, nil
+// fileLocker is the lock file under which a process migrates (goose holds
+// it as a SessionLocker) or makes a new file WAL: SQLite refuses that at
+// once, with no busy wait, while another process does the same. flock(2)
+// excludes other open files in this process as well as other processes.
+type fileLocker struct {
+	path string
+	mu   sync.Mutex
+	held map[*sql.Conn]func()
+}
+
+// lock blocks until this process alone holds the file, when enabled.
+func (l *fileLocker) lock(ctx context.Context, enabled bool) (unlock func(), err error) {
+	if !enabled {
+		return func() {}, nil
 	}
-}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
+	f := flock.New(l.path, flock.SetPermissions(0o600))
+	ok, err := f.TryLockContext(ctx, 20*time.Millisecond)
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
-	return sub
+	if !ok {
+		return nil, errors.New("could not take the migration lock")
+	}
+	return func() { _ = f.Unlock() }, nil
+}
+
+// SessionLock takes the lock for goose's session on conn.
+func (l *fileLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	unlock, err := l.lock(ctx, true)
+	if err != nil {
+		return fmt.Errorf("lock for migrations: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held == nil {
+		l.held = map[*sql.Conn]func(){}
+	}
+	l.held[conn] = unlock
+	return nil
+}
+
+// SessionUnlock releases what SessionLock took for conn.
+func (l *fileLocker) SessionUnlock(_ context.Context, conn *sql.Conn) error {
+	l.mu.Lock()
+	unlock := l.held[conn]
+	delete(l.held, conn)
+	l.mu.Unlock()
+	if unlock != nil {
+		unlock()
+	}
+	return nil
 }
 
 func unavailable(path, format string, args ...any) error {
-	return &apikey.Error{Code: apikey.EUNAVAILABLE, Message: "sqlite " + path + ": " + fmt.Sprintf(format, args...)}
+	return sqliteError(apikey.EUNAVAILABLE, path, nil, fmt.Sprintf(format, args...))
 }
 
-// pathless drops the path an *fs.PathError repeats, since messages name it once.
-func pathless(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+// sqliteError is an application error about the database at path, which
+// it names clipped (a --db may be any length).
+func sqliteError(code, path string, err error, msg string) error {
+	return &apikey.Error{Code: code, Err: err, Message: "sqlite " + apikey.QuotePath(path) + ": " + msg}
 }
 
 // formatError turns a driver error into an application error; readOnly
@@ -242,19 +274,18 @@ func formatError(path, readOnly string, err error) error {
 	msg := strings.TrimSpace(se.Error())
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err,
-			Message: fmt.Sprintf("sqlite %s: database stayed locked by another process for %s; try again", path, busyTimeout)}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, fmt.Sprintf("database stayed locked by another process for %s; try again", busyTimeout))
 	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
 		if readOnly != "" {
-			return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": database is read-only: " + readOnly}
+			msg = readOnly
 		}
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": database is read-only: " + msg}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, "database is read-only: "+msg)
 	case sqlite3.SQLITE_FULL:
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": disk full; nothing was written"}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, "disk full; nothing was written")
 	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR:
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": " + msg}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, msg)
 	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
-		return &apikey.Error{Code: apikey.EUNAVAILABLE, Err: err, Message: "sqlite " + path + ": not a keyadm database or damaged: " + msg}
+		return sqliteError(apikey.EUNAVAILABLE, path, err, "not a keyadm database or damaged: "+msg)
 	}
-	return &apikey.Error{Code: apikey.EINTERNAL, Err: err, Message: "sqlite " + path + ": " + msg}
+	return sqliteError(apikey.EINTERNAL, path, err, msg)
 }

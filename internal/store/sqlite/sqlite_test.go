@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +181,15 @@ func withoutWrite(t *testing.T, path string) {
 		t.Skipf("chattr +i does not work here (%v: %s)", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("chattr", "-i", path).Run() })
+}
+
+// TestHugePathClipped: a --db of 100 KB is named clipped in the error, with
+// the file's name kept, instead of echoed whole.
+func TestHugePathClipped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), strings.Repeat("x/", 50_000)+"typo.db")
+	_, err := sqlite.Open(path, sqlite.Options{})
+	msg := apikey.ErrorMessage(err)
+	if len(msg) > 1000 || !strings.Contains(msg, "/typo.db (") {
+		t.Fatalf("error of %d bytes: %.300s", len(msg), msg)
+	}
 }

@@ -11,18 +11,20 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 )
 
-// Migrations are an engine's embedded schema versions and how to hold the
-// engine-wide lock under which they are applied, so that two processes
-// starting at once never apply one twice.
+// Migrations are an engine's embedded schema versions and the engine-wide
+// lock under which goose applies them, so that two processes starting at
+// once never apply one twice.
 type Migrations struct {
 	Dialect goose.Dialect
 	FS      fs.FS
-	// Lock blocks until this process alone may migrate; unlock releases it.
-	Lock func(ctx context.Context) (unlock func(), err error)
+	// Locker is held while goose migrates or reads the schema's status;
+	// nil where nothing can write (a read-only SQLite file).
+	Locker lock.SessionLocker
 }
 
 // SchemaStatus is the state of a database's schema.
@@ -39,8 +41,21 @@ type MigrationState struct {
 	AppliedAt time.Time
 }
 
+// MigrationFS is an engine's embedded migrations folder.
+func MigrationFS(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // only for an invalid dir
+	}
+	return sub
+}
+
 func (m *Migrations) provider(db *sql.DB) (*goose.Provider, error) {
-	return goose.NewProvider(m.Dialect, db, m.FS, goose.WithDisableGlobalRegistry(true))
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if m.Locker != nil {
+		opts = append(opts, goose.WithSessionLocker(m.Locker))
+	}
+	return goose.NewProvider(m.Dialect, db, m.FS, opts...)
 }
 
 // latest is the highest version among the migration files, read from their
@@ -81,21 +96,8 @@ func (m *Migrations) Up(ctx context.Context, db *sql.DB) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := m.Lock(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock for migrations: %w", err)
-	}
-	defer unlock()
-	current, target, err := p.GetVersions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read schema version: %w", err)
-	}
-	if current > target {
-		return nil, newerSchema(current, target)
-	}
-	if current == target {
-		return nil, nil
-	}
+	// Up holds the locker, then applies what is still pending: nothing
+	// when another process migrated meanwhile.
 	results, err := p.Up(ctx)
 	var done []int64
 	for _, r := range results {
@@ -106,7 +108,23 @@ func (m *Migrations) Up(ctx context.Context, db *sql.DB) ([]int64, error) {
 	if err != nil && !errors.Is(err, goose.ErrNoNextVersion) {
 		return done, fmt.Errorf("apply migrations: %w", err)
 	}
+	if len(done) == 0 {
+		// A newer keyadm may have been the one that migrated meanwhile.
+		return nil, newerThan(ctx, p)
+	}
 	return done, nil
+}
+
+// newerThan refuses a database that a newer keyadm has migrated.
+func newerThan(ctx context.Context, p *goose.Provider) error {
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > target {
+		return newerSchema(current, target)
+	}
+	return nil
 }
 
 // Status reports the schema version without changing anything.
@@ -115,23 +133,14 @@ func (m *Migrations) Status(ctx context.Context, db *sql.DB) (*SchemaStatus, err
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := m.Lock(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock for migrations: %w", err)
-	}
-	defer unlock()
-	states, err := p.Status(ctx)
+	states, err := p.Status(ctx) // under the locker
 	if err != nil {
 		return nil, fmt.Errorf("read schema status: %w", err)
 	}
 	// Status lists only the migrations this keyadm knows: a database
 	// migrated further would pass for up to date.
-	current, target, err := p.GetVersions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read schema version: %w", err)
-	}
-	if current > target {
-		return nil, newerSchema(current, target)
+	if err := newerThan(ctx, p); err != nil {
+		return nil, err
 	}
 	s := &SchemaStatus{}
 	for _, st := range states {
