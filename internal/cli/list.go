@@ -68,9 +68,6 @@ csv and show keep every value whole.`,
 			case in.Limit < 1:
 				return apikey.Errorf(apikey.EINVALID, "invalid --limit %d: must be 1 or more (or --all)", in.Limit)
 			}
-			if err := in.Validate(); err != nil {
-				return err
-			}
 			return runWith(cmd.Context(), opts, runF, listRun)
 		},
 	}
