@@ -86,7 +86,7 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 		return err
 	}
 	if more {
-		opts.IO.Notice(fmt.Sprintf("Showing the newest %s; more match: raise --limit, or --limit 0 for all.", count(limit, "event")))
+		opts.IO.Notice(fmt.Sprintf("Showing the newest %s; more match: raise --limit, or --limit 0 for all.", apikey.Count(limit, "event")))
 	} else if list.Count() == 0 && opts.Printer.Format == output.Table && !opts.Printer.Quiet {
 		opts.IO.Notice("No events found.")
 	}

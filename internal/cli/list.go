@@ -117,7 +117,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		if opts.Input.Before != "" {
 			opts.IO.Notice(fmt.Sprintf("More keys before these: add --before %s for the previous page.", page.Keys[0].ID))
 		} else {
-			opts.IO.Notice(fmt.Sprintf("Showing %s; more follow: add --after %s for the next page, or --all.", count(len(page.Keys), "key"), page.Keys[len(page.Keys)-1].ID))
+			opts.IO.Notice(fmt.Sprintf("Showing %s; more follow: add --after %s for the next page, or --all.", apikey.Count(len(page.Keys), "key"), page.Keys[len(page.Keys)-1].ID))
 		}
 	} else if len(page.Keys) == 0 && opts.Printer.Format == output.Table && !opts.Printer.Quiet {
 		opts.IO.Notice("No keys found.")
