@@ -42,7 +42,8 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
 	location := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
-	db := stdlib.OpenDB(*cfg)
+	pooler := newPooler(rawURL)
+	db := stdlib.OpenDB(*cfg, pooler.option())
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(time.Minute)
@@ -66,10 +67,10 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectPostgres,
 			FS:      mustSub(migrationFiles, "migrations"),
-			Lock:    advisoryLock(db),
+			Lock:    migrationLock(db),
 		},
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := pooler.settle(ctx, db, cfg, &store.Dialect); err != nil {
 		db.Close()
 		return nil, format(err)
 	}
@@ -80,25 +81,6 @@ func lockKey(s string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(s))
 	return int64(h.Sum64())
-}
-
-// advisoryLock holds a session-level advisory lock on a connection of its
-// own for as long as migrations run on the others.
-func advisoryLock(db *sql.DB) func(context.Context) (func(), error) {
-	return func(ctx context.Context) (func(), error) {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		return func() {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLockID))
-			conn.Close()
-		}, nil
-	}
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {
