@@ -72,8 +72,9 @@ func (p *pooler) settle(ctx context.Context, db *sql.DB, cfg *pgx.ConnConfig, di
 		return err
 	}
 	var port sql.NullInt64
-	// Without arguments pgx sends this as a simple query: nothing prepared.
-	if err := conn.QueryRowContext(ctx, `SELECT inet_server_port()`).Scan(&port); err != nil {
+	// As a simple query, so that even this one leaves nothing prepared on a
+	// pooler's server connection, nor trips over what another left there.
+	if err := conn.QueryRowContext(ctx, `SELECT inet_server_port()`, pgx.QueryExecModeSimpleProtocol).Scan(&port); err != nil {
 		conn.Close()
 		return err
 	}

@@ -67,6 +67,45 @@ func TestPoolerDetected(t *testing.T) {
 	}
 }
 
+// TestPgbouncerLeftovers: pgbouncer in transaction mode hands server
+// connections on with whatever statements an earlier client prepared on
+// them (pgx's default mode, an older keyadm): keyadm, pooled, neither
+// prepares nor trips over them, from its first statement on.
+func TestPgbouncerLeftovers(t *testing.T) {
+	storetest.ClusterURLs(t)
+	u := storetest.PooledURL(t)
+	ctx := context.Background()
+	preparing := openMigrated(t, withQuery(t, u, postgres.ExecModeOption, "cache_statement"), time.Now)
+	var port int
+	if err := preparing.RW.QueryRowContext(ctx, `SELECT inet_server_port()`).Scan(&port); err != nil { // what detection asks
+		t.Fatal(err)
+	}
+	exercise(t, &apikey.Service{Store: preparing})
+	preparing.Close()
+
+	pooled := openMigrated(t, u, time.Now)
+	exercise(t, &apikey.Service{Store: pooled})
+}
+
+// exercise creates, lists, verifies and revokes a key.
+func exercise(t *testing.T, svc *apikey.Service) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := svc.Create(ctx, apikey.CreateInput{Name: "k", Actor: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.List(ctx, apikey.ListInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Verify(ctx, "", c.Secret.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Revoke(ctx, "", []string{c.Key.ID}, "test", "tester"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestServerPathThroughPgbouncer: what serve does, the verify statements
 // prepared once and then run by many requests at once, works through
 // pgbouncer, where consecutive transactions of one client connection land
