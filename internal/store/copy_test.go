@@ -107,7 +107,7 @@ func TestCopy(t *testing.T) {
 	secrets := seedStore(t, src, n)
 	pg := openMigrated(t, engines["postgres"](t))
 	back := openMigrated(t, engines["sqlite"](t))
-	want := []TableCount{{"api_keys", n}, {"tenant_config", 1}, {"audit_events", 1}}
+	want := []TableCount{{Table: "api_keys", Rows: n}, {Table: "tenant_config", Rows: 1}, {Table: "audit_events", Rows: 1}}
 	var started int64
 	var progressed int
 	opts := CopyOptions{Start: func(total int64) { started = total }, Progress: func(rows int) { progressed += rows }}
