@@ -148,6 +148,15 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	var st apikey.Store = db
+	if opts.ReadDB != "" {
+		routed, err := openReadDB(ctx, opts, db)
+		if err != nil {
+			return err
+		}
+		defer routed.Close()
+		st = routed
+	}
 	hopts := &slog.HandlerOptions{Level: opts.LogLevel}
 	var h slog.Handler = slog.NewTextHandler(opts.IO.ErrOut, hopts)
 	if opts.LogFormat == "json" {
@@ -163,16 +172,6 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		log.Warn("serving plain HTTP beyond this machine: keys cross the network in clear unless a TLS proxy fronts keyadm", "addr", addr.String())
 	}
 	log.Info("keyadm serve starting", "db", db.Engine(), "touch_interval", opts.Config.TouchInterval)
-	var st apikey.Store = db
-	if opts.ReadDB != "" {
-		routed, err := openReadDB(ctx, opts, db)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer routed.Close()
-		st = routed
-	}
 	opts.Config.Service = &apikey.Service{Store: st, Rand: opts.Service.Rand}
 	opts.Config.Log = log
 	go func() {
