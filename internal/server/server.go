@@ -45,6 +45,10 @@ type Config struct {
 	// ShutdownTimeout is how long in-flight requests may take to finish
 	// once shutdown has begun.
 	ShutdownTimeout time.Duration
+	// Replication, when set, checks the read database at start and every
+	// ReplicationInterval (see replication.go).
+	Replication         ReplicaCheck
+	ReplicationInterval time.Duration
 }
 
 // Server answers the verification and admin API.
@@ -54,6 +58,7 @@ type Server struct {
 	log     *slog.Logger
 	uses    *lastUse
 	metrics *metrics
+	replica *replica // nil without a read database
 	handler http.Handler
 }
 
@@ -65,6 +70,7 @@ func New(cfg Config) *Server {
 	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&cfg.ReplicationInterval, DefaultReplicationInterval)
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -73,6 +79,9 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(s.uses.size)
 	s.uses.written = func(n int) { s.metrics.lastUses("ok", n) }
 	s.uses.failed = func(n int) { s.metrics.lastUses("error", n) }
+	if cfg.Replication != nil {
+		s.replica = s.newReplica()
+	}
 	s.handler = s.middleware(s.routes())
 	return s
 }
@@ -149,6 +158,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(flushed)
 		s.uses.run(flushCtx, s.cfg.TouchInterval)
 	}()
+	if s.replica != nil {
+		go s.replica.run(flushCtx)
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String())
