@@ -55,17 +55,18 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// run checks now and every interval until ctx is done.
+// run checks every interval until ctx is done (Start runs the first
+// check itself, before it serves).
 func (r *replica) run(ctx context.Context) {
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
 	for {
-		r.once(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		r.once(ctx)
 	}
 }
 

@@ -159,6 +159,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.uses.run(flushCtx, s.cfg.TouchInterval)
 	}()
 	if s.replica != nil {
+		// The first check ends before the first request is served, so
+		// where verify reads, and the gauges that say so, are settled.
+		s.replica.once(flushCtx)
 		go s.replica.run(flushCtx)
 	}
 	served := make(chan error, 1)

@@ -43,17 +43,18 @@ type catalog struct {
 }
 
 // catalogs by DB.Engine: the schema's own description differs by engine,
-// the copy that reads it does not.
+// the copy that reads it does not. goose's own tables (its version table
+// and, on PostgreSQL, its migration lock) are not the store's data.
 var catalogs = map[string]*catalog{
 	"sqlite": {
 		tables: `SELECT name FROM sqlite_master WHERE type = 'table'
-			AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> 'goose_db_version' ORDER BY name`,
+			AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT IN ('goose_db_version', 'goose_lock') ORDER BY name`,
 		columns: `SELECT name, upper(type) FROM pragma_table_info(?) ORDER BY cid`,
 		kinds:   map[string]kind{"INTEGER": kindInteger, "TEXT": kindText, "BLOB": kindBytes},
 	},
 	"postgres": {
 		tables: `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()
-			AND table_type = 'BASE TABLE' AND table_name <> 'goose_db_version' ORDER BY table_name`,
+			AND table_type = 'BASE TABLE' AND table_name NOT IN ('goose_db_version', 'goose_lock') ORDER BY table_name`,
 		columns: `SELECT column_name, data_type FROM information_schema.columns
 			WHERE table_schema = current_schema() AND table_name = ? AND is_generated = 'NEVER'
 			ORDER BY ordinal_position`,
