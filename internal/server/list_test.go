@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,10 +15,15 @@ import (
 type listPage struct {
 	Data  []map[string]any `json:"data"`
 	Links struct {
-		Self string  `json:"self"`
-		Next *string `json:"next"`
-		Prev *string `json:"prev"`
+		Self pageLink  `json:"self"`
+		Next *pageLink `json:"next"`
+		Prev *pageLink `json:"prev"`
 	} `json:"links"`
+}
+
+// pageLink is a link of the seed's shape, {"href": absolute URL}.
+type pageLink struct {
+	Href string `json:"href"`
 }
 
 func (p listPage) ids() []string {
@@ -67,7 +73,7 @@ func seedForList(t *testing.T, h *harness) {
 
 // TestListPagination: following next from the first page, then prev from
 // the last, visits every key of the tenant in order, for each sort and
-// filter; the ends have null links; each item is the CLI's record.
+// filter; the ends have no link that way; each item is the key's record.
 func TestListPagination(t *testing.T) {
 	eachEngine(t, func(t *testing.T, h *harness) {
 		_, admin := h.admin("p")
@@ -75,9 +81,10 @@ func TestListPagination(t *testing.T) {
 		get := func(t *testing.T, link string) listPage {
 			t.Helper()
 			var p listPage
+			link = strings.TrimPrefix(link, h.base)
 			h.do("GET", link, withKey(admin)).want(t, http.StatusOK, &p)
-			if p.Links.Self != link {
-				t.Fatalf("self %q, want %q", p.Links.Self, link)
+			if p.Links.Self.Href != h.base+link {
+				t.Fatalf("self %q, want %q", p.Links.Self.Href, h.base+link)
 			}
 			return p
 		}
@@ -105,7 +112,7 @@ func TestListPagination(t *testing.T) {
 					var got []string
 					page := get(t, first)
 					if page.Links.Prev != nil {
-						t.Fatalf("the first page has a prev link: %s", *page.Links.Prev)
+						t.Fatalf("the first page has a prev link: %s", page.Links.Prev.Href)
 					}
 					for {
 						got = append(got, page.ids()...)
@@ -118,7 +125,7 @@ func TestListPagination(t *testing.T) {
 						if len(got) > len(want) {
 							t.Fatalf("next links go past the end: %v", got)
 						}
-						page = get(t, *page.Links.Next)
+						page = get(t, page.Links.Next.Href)
 						if page.Links.Prev == nil {
 							t.Fatal("a page after the first has no prev link")
 						}
@@ -135,7 +142,7 @@ func TestListPagination(t *testing.T) {
 						if len(back) > len(want) {
 							t.Fatalf("prev links go past the start: %v", back)
 						}
-						page = get(t, *page.Links.Prev)
+						page = get(t, page.Links.Prev.Href)
 						if len(page.Data) != limit {
 							t.Fatalf("a page reached backwards has %d keys", len(page.Data))
 						}
@@ -152,8 +159,14 @@ func TestListPagination(t *testing.T) {
 
 		var page listPage
 		h.do("GET", "/v1/api-keys", withKey(admin)).want(t, http.StatusOK, &page)
-		if page.Links.Self != "/v1/api-keys?limit=20&sort=-created" || len(page.Data) != 20 || page.Links.Next == nil {
-			t.Fatalf("default page: self %s, %d keys", page.Links.Self, len(page.Data))
+		if page.Links.Self.Href != h.base+"/v1/api-keys?limit=20&sort=-created" || len(page.Data) != 20 || page.Links.Next == nil {
+			t.Fatalf("default page: self %s, %d keys", page.Links.Self.Href, len(page.Data))
+		}
+		// At the seed's base path, the links keep to it.
+		h.do("GET", "/api/v1/api-keys?limit=2&sort=%2Bcreated", withKey(admin)).want(t, http.StatusOK, &page)
+		if page.Links.Self.Href != h.base+"/api/v1/api-keys?limit=2&sort=%2Bcreated" ||
+			page.Links.Next == nil || !strings.HasPrefix(page.Links.Next.Href, h.base+"/api/v1/api-keys?") {
+			t.Fatalf("links at /api/v1: %+v", page.Links)
 		}
 		for _, item := range page.Data {
 			id, _ := item["id"].(string)
@@ -166,6 +179,7 @@ func TestListPagination(t *testing.T) {
 		}
 		// Past the last key: an empty page, no way on.
 		last := all.ids()[len(all.Data)-1]
+		page = listPage{}
 		h.do("GET", "/v1/api-keys?startingAfter="+last, withKey(admin)).want(t, http.StatusOK, &page)
 		if len(page.Data) != 0 || page.Links.Next != nil || page.Links.Prev != nil {
 			t.Fatalf("past the end: %+v", page)
@@ -175,7 +189,7 @@ func TestListPagination(t *testing.T) {
 		}
 
 		for _, q := range []string{
-			"limit=0", "limit=101", "limit=-1", "limit=ten", "limit=", "limit=5&limit=6", "sort=size", "sort=--name",
+			"limit=0", "limit=101", "limit=-1", "limit=ten", "limit=", "limit=5&limit=6", "sort=size", "sort=--name", "sort=+-name", "sort=createdAt", "createdByUser=a&createdByUser=b",
 			"status=gone", "startingAfter=nope", "endingBefore=" + last + "&startingAfter=" + last, "page=2",
 			"starting_after=" + last, "startingAfter=0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61",
 		} {

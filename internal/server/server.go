@@ -89,21 +89,32 @@ func setDefault[T comparable](v *T, def T) {
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/verify", methods{http.MethodPost: s.verify})
-	mux.Handle("/v1/api-keys", methods{
-		http.MethodGet:  s.admin(s.listKeys, listQuery...),
-		http.MethodPost: s.admin(s.createKey),
+	// The keys API at the seed's documented base path and at keyadm's.
+	for _, base := range []string{"/v1", "/api/v1"} {
+		mux.Handle(base+"/api-keys", methods{
+			http.MethodGet:  s.owners(s.listKeys, listQuery...),
+			http.MethodPost: s.owners(s.createKey),
+		})
+		mux.Handle(base+"/api-keys/{id}", methods{
+			http.MethodGet:    s.owners(s.getKey),
+			http.MethodPatch:  s.owners(s.patchKey),
+			http.MethodDelete: s.owners(s.deleteKey),
+		})
+		mux.Handle(base+"/api-keys/configs/{tenantId}", methods{
+			http.MethodGet:   s.admin(s.getConfig),
+			http.MethodPatch: s.admin(s.patchConfig),
+		})
+	}
+	mux.Handle("/qsi/gather/credentials", methods{
+		http.MethodGet:  s.admin(s.listCredentials, credentialQuery...),
+		http.MethodPost: s.admin(s.createCredential),
 	})
-	mux.Handle("/v1/api-keys/{id}", methods{
-		http.MethodGet:    s.admin(s.getKey),
-		http.MethodPatch:  s.admin(s.patchKey),
-		http.MethodDelete: s.admin(s.revokeKey),
-	})
-	mux.Handle("/v1/api-keys/configs/{tenantId}", methods{
-		http.MethodGet:   s.admin(s.getConfig),
-		http.MethodPatch: s.admin(s.patchConfig),
+	mux.Handle("/qsi/gather/credentials/{credentialId}", methods{
+		http.MethodDelete: s.admin(s.revokeCredential),
 	})
 	mux.Handle("/healthz", methods{http.MethodGet: s.healthz})
 	mux.Handle("/metrics", methods{http.MethodGet: s.metrics.handler().ServeHTTP})
+	mux.Handle("/openapi.yaml", methods{http.MethodGet: serveOpenAPI})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apikey.Errorf(apikey.ENOTFOUND, "no such route: %s %s", methodLabel(r.Method), shorten(r.URL.Path, 100)))
 	})
