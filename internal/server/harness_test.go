@@ -190,6 +190,10 @@ func (h *harness) do(method, path string, opts ...opt) response {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	// Every answer the tests receive holds to openapi.yaml.
+	if err := specMismatch(req, resp.StatusCode, resp.Header, b); err != nil {
+		h.t.Fatalf("%s %s: %v", method, shortPath(path), err)
+	}
 	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
@@ -262,4 +266,12 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// shortPath is a request path cut for a message.
+func shortPath(p string) string {
+	if len(p) > 120 {
+		return p[:120] + "…"
+	}
+	return p
 }
