@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -44,6 +45,12 @@ func seedForList(t *testing.T, h *harness) {
 	uses := map[string]time.Time{}
 	for i := range 23 {
 		in := apikey.CreateInput{TenantID: "p", Name: fmt.Sprintf("%s-%d", names[i%len(names)], i%4)}
+		if i%4 != 0 { // some keys have no owner, some no description
+			in.OwnerID = names[(i+3)%len(names)]
+		}
+		if i%3 != 2 {
+			in.Description = names[(i+5)%len(names)]
+		}
 		if i%3 == 0 {
 			d := time.Duration(i+1) * time.Hour
 			in.Expiry.In = &d
@@ -88,10 +95,17 @@ func TestListPagination(t *testing.T) {
 			}
 			return p
 		}
-		for _, sort := range []string{"-created", "created", "name", "-name", "status", "-status", "lastUsed", "-lastUsed", "expires", "-expires"} {
+		// The seed's sorts, with keyadm's; + is ascending, as no sign is.
+		seedSorts := map[string]apikey.SortField{"sub": apikey.SortOwner, "description": apikey.SortDescription, "createdByUser": apikey.SortCreatedBy}
+		for _, sort := range []string{"-created", "created", "+created", "name", "-name", "status", "-status", "lastUsed", "-lastUsed",
+			"expires", "-expires", "sub", "-sub", "+description", "-description", "createdByUser", "-createdByUser"} {
 			for _, status := range []apikey.Status{"", apikey.StatusActive, apikey.StatusRevoked} {
 				t.Run(sort+"/"+string(status), func(t *testing.T) {
-					s, err := apikey.ParseSort(sort)
+					name := strings.TrimLeft(sort, "+-")
+					s, err := apikey.ParseSort(strings.TrimPrefix(sort, "+"))
+					if f, ok := seedSorts[name]; ok {
+						s, err = apikey.Sort{Field: f, Desc: strings.HasPrefix(sort, "-")}, nil
+					}
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -101,11 +115,22 @@ func TestListPagination(t *testing.T) {
 						t.Fatal(err)
 					}
 					var want []string
-					for _, k := range full.Keys {
+					for i, k := range full.Keys {
 						want = append(want, k.ID)
+						// The seed's sorts order by the text, byte-wise;
+						// none (no owner, no description) first.
+						if _, ok := seedSorts[name]; ok && i > 0 {
+							a, b := seedValue(name, full.Keys[i-1]), seedValue(name, k)
+							if s.Desc {
+								a, b = b, a
+							}
+							if a > b {
+								t.Fatalf("%s: %q before %q", sort, seedValue(name, full.Keys[i-1]), seedValue(name, k))
+							}
+						}
 					}
 					const limit = 4
-					first := fmt.Sprintf("/v1/api-keys?limit=%d&sort=%s", limit, sort)
+					first := fmt.Sprintf("/v1/api-keys?limit=%d&sort=%s", limit, url.QueryEscape(sort))
 					if status != "" {
 						first += "&status=" + string(status)
 					}
@@ -196,4 +221,21 @@ func TestListPagination(t *testing.T) {
 			h.do("GET", "/v1/api-keys?"+q, withKey(admin)).wantError(t, http.StatusBadRequest, "invalid")
 		}
 	})
+}
+
+// seedValue is what the seed's sort of that name orders a key by.
+func seedValue(sort string, k *apikey.Key) string {
+	text := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	switch sort {
+	case "sub":
+		return text(k.OwnerID)
+	case "description":
+		return text(k.Description)
+	}
+	return k.CreatedBy
 }
