@@ -15,10 +15,11 @@ var allSettings = []string{
 	apikey.SettingMaxExpiry,
 	apikey.SettingDefaultExpiry,
 	apikey.SettingKeyPrefix,
+	apikey.SettingPermissions,
 }
 
 func TestSettingNames(t *testing.T) {
-	want := []string{"api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user"}
+	want := []string{"api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "permissions"}
 	got := apikey.SettingNames()
 	if !slices.Equal(got, want) {
 		t.Fatalf("SettingNames() = %q, want %q", got, want)
@@ -257,6 +258,7 @@ func TestResolveConfigLayers(t *testing.T) {
 			"max_api_key_expiry": {"max_api_key_expiry", "P365D", apikey.SourceGlobal},
 			"default_expiry":     {"default_expiry", "none", apikey.SourceBuiltin},
 			"key_prefix":         {"key_prefix", "glob", apikey.SourceGlobal},
+			"permissions":        {"permissions", "*", apikey.SourceBuiltin},
 		}
 		got := values(c)
 		for name, w := range want {
