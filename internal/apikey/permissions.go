@@ -126,7 +126,7 @@ func checkWithin(own []string, principals ...*Principal) error {
 		}
 		if miss := Missing(p.Permissions, own); len(miss) > 0 {
 			return Errorf(EFORBIDDEN, "%s %s does not hold %s: a key cannot have a permission its %s lacks",
-				p.Kind, Quote(p.ID), strings.Join(miss, ", "), map[PrincipalKind]string{KindUser: "owner", KindTeam: "team"}[p.Kind])
+				p.Kind, Quote(p.ID), strings.Join(miss, ", "), p.Kind.Role())
 		}
 	}
 	return nil

@@ -11,6 +11,15 @@ const (
 	KindTeam PrincipalKind = "team"
 )
 
+// Role is what a key calls a principal of the kind: its owner (a user)
+// or its team.
+func (k PrincipalKind) Role() string {
+	if k == KindUser {
+		return "owner"
+	}
+	return "team"
+}
+
 // Principal is a registered user or team of a tenant. A key whose ownerId
 // (a user) or teamId (a team) names one acts with its authority: never
 // more than its permission set, and not at all while it is disabled.

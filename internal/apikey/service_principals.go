@@ -41,8 +41,11 @@ func (s *Service) AddPrincipal(ctx context.Context, kind PrincipalKind, tenant, 
 		if err := tx.InsertPrincipal(p); err != nil {
 			return err
 		}
-		return appendPrincipalEvent(tx, in.Actor, principalActions[kind].add, p, map[string]any{
-			"name": p.Name, "email": p.Email, "permissions": p.Permissions})
+		details := map[string]any{"name": p.Name, "permissions": p.Permissions}
+		if kind == KindUser {
+			details["email"] = p.Email
+		}
+		return appendPrincipalEvent(tx, in.Actor, principalActions[kind].add, p, details)
 	})
 	return p, err
 }
@@ -161,7 +164,7 @@ func (s *Service) RemovePrincipal(ctx context.Context, kind PrincipalKind, tenan
 			return err
 		}
 		if n > 0 {
-			flag := map[PrincipalKind]string{KindUser: "owner", KindTeam: "team"}[kind]
+			flag := kind.Role()
 			return Errorf(EPOLICY, "%s %s of tenant %q still has %d unrevoked %s; revoke or delete %s first (keyadm list --tenant %s --%s %s)",
 				kind, Quote(id), tenant, n, plural(n, "key", "keys"), plural(n, "it", "them"), tenant, flag, id)
 		}

@@ -92,12 +92,12 @@ func authorize(g *KeyGrant, now time.Time, required []string) error {
 	}
 	for _, p := range []*Principal{g.Owner, g.Team} {
 		if p != nil && !p.Enabled {
-			return Rejectf(ReasonDisabled, "key rejected: key %s's %s %s is disabled", k.ID, p.Kind, Quote(p.ID))
+			return Rejectf(ReasonDisabled, "key rejected: key %s's %s %s is disabled", k.ID, p.Kind.Role(), Quote(p.ID))
 		}
 	}
 	k.Effective = Authority{Own: k.Permissions, Owner: g.Owner, Team: g.Team, Ceiling: cfg.Ceiling()}.Effective()
 	if miss := Missing(k.Effective, required); len(miss) > 0 {
-		e := Rejectf(ReasonInsufficient, "key rejected: key %s lacks %s", k.ID, strings.Join(miss, ", "))
+		e := Rejectf(ReasonInsufficient, "key rejected (insufficient_permissions): key %s lacks %s", k.ID, strings.Join(miss, ", "))
 		e.Meta = map[string]any{"missing": miss}
 		return e
 	}
