@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/keyadm/keyadm/internal/apikey"
@@ -41,13 +40,14 @@ func presentedKey(r *http.Request) (string, error) {
 }
 
 // authenticate checks the request's key, on the database every time (a
-// revoked key is refused at once), and records its use for the next flush.
-func (s *Server) authenticate(r *http.Request) (*apikey.Key, error) {
+// revoked key is refused at once), and that it grants the required
+// permissions, and records its use for the next flush.
+func (s *Server) authenticate(r *http.Request, required ...string) (*apikey.Key, error) {
 	plaintext, err := presentedKey(r)
 	if err != nil {
 		return nil, err
 	}
-	k, now, err := s.svc.Check(r.Context(), plaintext)
+	k, now, err := s.svc.Check(r.Context(), plaintext, required...)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (s *Server) admin(h adminHandler, params ...string) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		if !slices.Contains(k.Permissions, PermissionAdmin) {
+		if !apikey.Grants(k.Effective, PermissionAdmin) {
 			s.fail(w, r, apikey.Errorf(codeForbidden, "key %s lacks the %s permission", k.ID, PermissionAdmin))
 			return
 		}
@@ -84,29 +84,3 @@ func (s *Server) admin(h adminHandler, params ...string) http.HandlerFunc {
 
 // actor names an admin key in the audit trail.
 func actor(admin *apikey.Key) string { return "key:" + admin.ID }
-
-// verify answers whether the request's key grants access, and whose it is.
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	// A malformed request is refused before the key is checked, so its
-	// use is not recorded.
-	if _, err := queryParams(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	k, err := s.authenticate(r)
-	outcome := outcomeValid
-	switch apikey.ErrorCode(err) {
-	case "":
-	case apikey.EREJECTED:
-		outcome = apikey.ErrorReason(err)
-	default:
-		outcome = outcomeError
-	}
-	info(r).outcome = outcome
-	s.metrics.verified(outcome)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, newIdentity(k))
-}

@@ -14,7 +14,7 @@ import (
 // domain's own codes, so that one table below turns every code into a
 // status.
 const (
-	codeForbidden        = "forbidden"
+	codeForbidden        = apikey.EFORBIDDEN
 	codeMethodNotAllowed = "method_not_allowed"
 	codeTooLarge         = "too_large"
 	codeMediaType        = "unsupported_media_type"
@@ -41,22 +41,23 @@ var statusOf = map[string]int{
 
 // titles name each code for people; the detail says what happened.
 var titles = map[string]string{
-	apikey.EINVALID:        "Invalid request",
-	reasonMissing:          "Key missing",
-	apikey.ReasonMalformed: "Key malformed",
-	apikey.ReasonUnknown:   "Key unknown",
-	apikey.ReasonRevoked:   "Key revoked",
-	apikey.ReasonExpired:   "Key expired",
-	apikey.ReasonDisabled:  "Keys disabled for the tenant",
-	codeForbidden:          "Forbidden",
-	apikey.ENOTFOUND:       "Not found",
-	codeMethodNotAllowed:   "Method not allowed",
-	apikey.ECONFLICT:       "Conflict",
-	codeTooLarge:           "Request body too large",
-	codeMediaType:          "Unsupported media type",
-	apikey.EPOLICY:         "Refused by policy",
-	apikey.EINTERNAL:       "Internal error",
-	apikey.EUNAVAILABLE:    "Service unavailable",
+	apikey.EINVALID:           "Invalid request",
+	reasonMissing:             "Key missing",
+	apikey.ReasonMalformed:    "Key malformed",
+	apikey.ReasonUnknown:      "Key unknown",
+	apikey.ReasonRevoked:      "Key revoked",
+	apikey.ReasonExpired:      "Key expired",
+	apikey.ReasonDisabled:     "Key disabled",
+	apikey.ReasonInsufficient: "Insufficient permissions",
+	codeForbidden:             "Forbidden",
+	apikey.ENOTFOUND:          "Not found",
+	codeMethodNotAllowed:      "Method not allowed",
+	apikey.ECONFLICT:          "Conflict",
+	codeTooLarge:              "Request body too large",
+	codeMediaType:             "Unsupported media type",
+	apikey.EPOLICY:            "Refused by policy",
+	apikey.EINTERNAL:          "Internal error",
+	apikey.EUNAVAILABLE:       "Service unavailable",
 }
 
 // describe turns an error into its status and the problem shown for it. A
@@ -74,9 +75,14 @@ func describe(err error) (int, problem) {
 	}
 	// Messages quote input; a key pasted where it does not belong stays out.
 	detail := apikey.RedactSecrets(worded(err))
+	var meta map[string]any
 	switch code {
 	case apikey.EREJECTED:
 		code = apikey.ErrorReason(err)
+		if code == apikey.ReasonInsufficient {
+			// The key is good; what it asks is beyond it.
+			status, meta = http.StatusForbidden, errorMeta(err)
+		}
 	case apikey.EINTERNAL:
 		detail = "internal error; the server log has the cause"
 	case apikey.EUNAVAILABLE:
@@ -86,7 +92,16 @@ func describe(err error) (int, problem) {
 	if title == "" {
 		title = http.StatusText(status)
 	}
-	return status, problem{Code: code, Title: title, Detail: detail, Status: strconv.Itoa(status)}
+	return status, problem{Code: code, Title: title, Detail: detail, Status: strconv.Itoa(status), Meta: meta}
+}
+
+// errorMeta is an application error's Meta, or nil.
+func errorMeta(err error) map[string]any {
+	var e *apikey.Error
+	if errors.As(err, &e) {
+		return e.Meta
+	}
+	return nil
 }
 
 // worded is err's message with each field it names worded as the API

@@ -210,6 +210,7 @@ func (r response) want(t *testing.T, status int, v any) {
 // problem is an error response's one error object.
 type problem struct {
 	Code, Title, Detail, Status string
+	Meta                        map[string]any
 }
 
 // wantError checks an error response: the status, the code, and the shape

@@ -48,6 +48,7 @@ type keyRecord struct {
 	LastUsedAt   *timestamp        `json:"lastUsedAt"`
 	Metadata     map[string]string `json:"metadata"`
 	RotatedFrom  *string           `json:"rotatedFrom"`
+	DisabledAt   *timestamp        `json:"disabledAt"`
 	// Key is the secret, only in the answer to a create.
 	Key *string `json:"key,omitempty"`
 }
@@ -60,7 +61,7 @@ func newKeyRecord(k *apikey.Key, now time.Time, secret string) keyRecord {
 		CreatedAt: timestamp(k.CreatedAt), CreatedBy: k.CreatedBy, UpdatedAt: timestamp(k.UpdatedAt),
 		ExpiresAt: stamp(k.ExpiresAt), RevokedAt: stamp(k.RevokedAt), RevokedBy: k.RevokedBy,
 		RevokeReason: k.RevokeReason, LastUsedAt: stamp(k.LastUsedAt), Metadata: k.Metadata,
-		RotatedFrom: k.RotatedFrom,
+		RotatedFrom: k.RotatedFrom, DisabledAt: stamp(k.DisabledAt),
 	}
 	if r.Metadata == nil {
 		r.Metadata = map[string]string{}
@@ -95,20 +96,29 @@ type listLinks struct {
 // identity is what POST /v1/verify answers for a good key: whose it is
 // and what it may do (what Service.Check reads on the hot path).
 type identity struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	TenantID    string     `json:"tenantId"`
-	TeamID      *string    `json:"teamId"`
-	OwnerID     *string    `json:"ownerId"`
-	Permissions []string   `json:"permissions"`
-	ExpiresAt   *timestamp `json:"expiresAt"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	TenantID    string   `json:"tenantId"`
+	TeamID      *string  `json:"teamId"`
+	OwnerID     *string  `json:"ownerId"`
+	Permissions []string `json:"permissions"`
+	// EffectivePermissions is what the key may do: its own permissions
+	// narrowed by its registered owner's and team's and the ceiling.
+	EffectivePermissions []string   `json:"effectivePermissions"`
+	ExpiresAt            *timestamp `json:"expiresAt"`
 }
 
 func newIdentity(k *apikey.Key) identity {
 	return identity{
 		ID: k.ID, Name: k.Name, TenantID: k.TenantID, TeamID: k.TeamID, OwnerID: k.OwnerID,
-		Permissions: orEmpty(k.Permissions), ExpiresAt: stamp(k.ExpiresAt),
+		Permissions: orEmpty(k.Permissions), EffectivePermissions: orEmpty(k.Effective), ExpiresAt: stamp(k.ExpiresAt),
 	}
+}
+
+// verifyRequest is the optional body of POST /v1/verify: permissions the
+// key must grant, all of them.
+type verifyRequest struct {
+	Permissions []string `json:"permissions"`
 }
 
 // createRequest is the body of POST /v1/api-keys.
@@ -180,6 +190,8 @@ type problem struct {
 	Title  string `json:"title"`
 	Detail string `json:"detail"`
 	Status string `json:"status"`
+	// Meta holds facts a program may act on (the missing permissions).
+	Meta map[string]any `json:"meta,omitempty"`
 }
 
 type errorBody struct {
