@@ -49,11 +49,14 @@ bench-tools:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; fi
 
-## bench: benchmarks at 10k, 100k and 1M keys, each beside its floor
-## measured in the same run (BENCHMARKS.md); PostgreSQL too when
+## bench: benchmarks at 10k, 100k and 1M keys: whole processes and verify
+## beside their floors measured in the same run (internal/bench), then the
+## store suite's benchmarks on each engine (storetest, BenchmarkConformance)
+## (BENCHMARKS.md); PostgreSQL too when
 ## KEYADM_TEST_POSTGRES is set. KEYADM_BENCH_MAX=100000 makes a quick run.
 bench: build bench-tools
-	KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./internal/bench/ | tee bench.out
+	{ KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./internal/bench/ && \
+	  $(GO) test -run '^$$' -bench Conformance -benchtime 2s -timeout 60m ./internal/store/sqlite/ ./internal/store/postgres/; } | tee bench.out
 
 ## bench-serve: POST /v1/verify under load with 100k keys: keyadm serve, a
 ## trivial net/http server and the load generator as three processes

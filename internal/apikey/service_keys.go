@@ -175,8 +175,8 @@ func checkQuota(tx Tx, cfg TenantConfig, tenant string, owner *string) error {
 		return err
 	}
 	if n >= max {
-		return Errorf(EPOLICY, "%s already %s %d active %s in tenant %q (max_keys_per_user=%d); revoke one first",
-			ownerLabel(owner), map[bool]string{true: "have", false: "has"}[owner == nil], n, plural(n, "key", "keys"), tenant, max)
+		return Errorf(EPOLICY, "%s already %s %s in tenant %q (max_keys_per_user=%d); revoke one first",
+			ownerLabel(owner), map[bool]string{true: "have", false: "has"}[owner == nil], Count(n, "active key"), tenant, max)
 	}
 	return nil
 }

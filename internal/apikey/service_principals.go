@@ -164,9 +164,12 @@ func (s *Service) RemovePrincipal(ctx context.Context, kind PrincipalKind, tenan
 			return err
 		}
 		if n > 0 {
-			flag := kind.Role()
-			return Errorf(EPOLICY, "%s %s of tenant %q still has %d unrevoked %s; revoke or delete %s first (keyadm list --tenant %s --%s %s)",
-				kind, Quote(id), tenant, n, plural(n, "key", "keys"), plural(n, "it", "them"), tenant, flag, id)
+			them := "them"
+			if n == 1 {
+				them = "it"
+			}
+			return Errorf(EPOLICY, "%s %s of tenant %q still has %s; revoke or delete %s first (keyadm list --tenant %s --%s %s)",
+				kind, Quote(id), tenant, Count(n, "unrevoked key"), them, tenant, kind.Role(), id)
 		}
 		if err := tx.DeletePrincipal(kind, tenant, id); err != nil {
 			return err

@@ -152,7 +152,7 @@ func (db *DB) debug(msg string, args ...any) {
 // only when someone listens.
 func (db *DB) debugSQL(msg, q string) {
 	if db.Log != nil && db.Log.Enabled(context.Background(), slog.LevelDebug) {
-		db.Log.Debug(msg, "sql", oneLine(q))
+		db.Log.Debug(msg, "sql", apikey.OneLine(q))
 	}
 }
 
