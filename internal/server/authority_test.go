@@ -64,3 +64,55 @@ func TestVerifyRequiredPermissions(t *testing.T) {
 		h.do("POST", "/v1/verify", withKey(secret)).wantError(t, http.StatusUnauthorized, apikey.ReasonDisabled)
 	})
 }
+
+// TestOwnersManageOwnKeys: a key without admin lists, shows, creates,
+// patches and deletes its own owner's keys in its tenant, and nothing
+// else (403); its DELETE removes the key, an admin's revokes it.
+func TestOwnersManageOwnKeys(t *testing.T) {
+	eachEngine(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		_, admin := h.admin("acme")
+		_, mine := h.key(apikey.CreateInput{TenantID: "acme", OwnerID: "alice", Permissions: []string{"read", "write"}})
+		siblingID, _ := h.key(apikey.CreateInput{TenantID: "acme", OwnerID: "alice", Name: "sibling"})
+		bobsID, _ := h.key(apikey.CreateInput{TenantID: "acme", OwnerID: "bob"})
+		_, ownerless := h.key(apikey.CreateInput{TenantID: "acme"})
+
+		var page struct{ Data []map[string]any }
+		h.do("GET", "/v1/api-keys", withKey(mine)).want(t, http.StatusOK, &page)
+		if len(page.Data) != 2 {
+			t.Fatalf("alice's key lists %d keys, want her 2", len(page.Data))
+		}
+		for _, k := range page.Data {
+			if k["ownerId"] != "alice" {
+				t.Fatalf("alice's key lists %v", k)
+			}
+		}
+		h.do("GET", "/v1/api-keys/"+siblingID, withKey(mine)).want(t, http.StatusOK, nil)
+		h.do("GET", "/v1/api-keys/"+bobsID, withKey(mine)).wantError(t, http.StatusForbidden, "forbidden")
+		h.do("PATCH", "/v1/api-keys/"+bobsID, withKey(mine), withPatch(`[{"op":"replace","path":"/name","value":"x"}]`)).
+			wantError(t, http.StatusForbidden, "forbidden")
+		h.do("DELETE", "/v1/api-keys/"+bobsID, withKey(mine)).wantError(t, http.StatusForbidden, "forbidden")
+		h.do("GET", "/v1/api-keys", withKey(ownerless)).wantError(t, http.StatusForbidden, "forbidden")
+		h.do("PATCH", "/v1/api-keys/"+siblingID, withKey(mine), withPatch(`[{"op":"replace","path":"/name","value":"renamed"}]`)).
+			want(t, http.StatusOK, nil)
+
+		// A new key is the requester's owner's, made by it, and never more.
+		var created map[string]any
+		h.do("POST", "/v1/api-keys", withKey(mine), withJSON(`{"name":"child"}`)).want(t, http.StatusCreated, &created)
+		if created["ownerId"] != "alice" || created["createdBy"] != "alice" || !reflect.DeepEqual(created["permissions"], []any{"read", "write"}) {
+			t.Fatalf("created %v", created)
+		}
+		h.do("POST", "/v1/api-keys", withKey(mine), withJSON(`{"name":"x","ownerId":"bob"}`)).wantError(t, http.StatusForbidden, "forbidden")
+		h.do("POST", "/v1/api-keys", withKey(mine), withJSON(`{"name":"x","permissions":["admin"]}`)).wantError(t, http.StatusForbidden, "forbidden")
+
+		// The owner's DELETE removes; the admin's revokes.
+		h.do("DELETE", "/v1/api-keys/"+siblingID, withKey(mine)).want(t, http.StatusNoContent, nil)
+		if _, _, err := h.svc.Get(ctx, "", siblingID); apikey.ErrorCode(err) != apikey.ENOTFOUND {
+			t.Fatalf("after the owner's DELETE: %v, want the key gone", err)
+		}
+		h.do("DELETE", "/v1/api-keys/"+bobsID, withKey(admin)).want(t, http.StatusNoContent, nil)
+		if k := h.get(bobsID); k.RevokedAt == nil {
+			t.Fatalf("after the admin's DELETE: %+v, want it revoked", k)
+		}
+	})
+}

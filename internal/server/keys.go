@@ -85,6 +85,9 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, admin *apikey.
 		Filter: apikey.KeyFilter{TenantID: admin.TenantID, Status: p.status},
 		Sort:   p.sort, After: p.after, Before: p.before, Limit: p.limit,
 	}
+	if !isAdmin(admin) {
+		in.Filter.OwnerID = *admin.OwnerID // its owner's keys only
+	}
 	ctx := r.Context()
 	page, err := s.svc.List(ctx, in)
 	if apikey.ErrorCode(err) == apikey.ENOTFOUND {
@@ -149,6 +152,9 @@ func (c *createRequest) input(admin *apikey.Key) (apikey.CreateInput, error) {
 	if c.TenantID != "" && c.TenantID != admin.TenantID {
 		return in, apikey.Errorf(codeForbidden, "key %s may only create keys in tenant %q", admin.ID, admin.TenantID)
 	}
+	if err := confineCreate(admin, &in); err != nil {
+		return in, err
+	}
 	// Only parsing is done here; the Service checks the expiry (one of the
 	// two, longer than zero, within policy).
 	if c.ExpiresIn != nil {
@@ -194,6 +200,10 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, admin *apikey
 // getKey answers one of the admin's tenant's keys; another tenant's is
 // not found.
 func (s *Server) getKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
+	if _, err := s.confine(r, admin, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	k, now, err := s.svc.Get(r.Context(), admin.TenantID, r.PathValue("id"))
 	s.answerKey(w, r, k, now, err)
 }
@@ -202,6 +212,9 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request, admin *apikey.Ke
 // /description.
 func (s *Server) patchKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
 	ops, err := decodePatch(r)
+	if err == nil {
+		_, err = s.confine(r, admin, r.PathValue("id"))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -230,16 +243,6 @@ func (s *Server) patchKey(w http.ResponseWriter, r *http.Request, admin *apikey.
 		}
 	}
 	k, now, err := s.svc.Update(r.Context(), admin.TenantID, r.PathValue("id"), in)
-	s.answerKey(w, r, k, now, err)
-}
-
-// revokeKey revokes a key, keeping its record, and answers the record.
-func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
-	keys, now, err := s.svc.Revoke(r.Context(), admin.TenantID, []string{r.PathValue("id")}, "", actor(admin))
-	var k *apikey.Key
-	if err == nil {
-		k = keys[0]
-	}
 	s.answerKey(w, r, k, now, err)
 }
 

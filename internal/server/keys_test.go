@@ -74,15 +74,15 @@ func TestAdminKeyLifecycle(t *testing.T) {
 		h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withJSON(`[{"op":"replace","path":"/description","value":"again"}]`)).
 			want(t, http.StatusOK, nil)
 
+		// An admin's DELETE revokes (204), keeping the record; again is harmless.
+		h.do("DELETE", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusNoContent, nil)
 		var revoked map[string]any
-		h.do("DELETE", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusOK, &revoked)
+		h.do("DELETE", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusNoContent, nil)
+		h.do("GET", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusOK, &revoked)
 		h.wantRecord(t, revoked, id, "")
 		if revoked["status"] != "revoked" || revoked["revokedBy"] != "key:"+adminID {
 			t.Fatalf("revoked %v", revoked)
 		}
-		// Revoking keeps the record, and again is harmless.
-		h.do("DELETE", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusOK, nil)
-		h.do("GET", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusOK, nil)
 
 		var actions []string
 		err := h.svc.Events(context.Background(), apikey.EventQuery{KeyID: id}, func(e *apikey.AuditEvent) error {

@@ -90,13 +90,13 @@ func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/verify", methods{http.MethodPost: s.verify})
 	mux.Handle("/v1/api-keys", methods{
-		http.MethodGet:  s.admin(s.listKeys, listQuery...),
-		http.MethodPost: s.admin(s.createKey),
+		http.MethodGet:  s.manager(s.listKeys, listQuery...),
+		http.MethodPost: s.manager(s.createKey),
 	})
 	mux.Handle("/v1/api-keys/{id}", methods{
-		http.MethodGet:    s.admin(s.getKey),
-		http.MethodPatch:  s.admin(s.patchKey),
-		http.MethodDelete: s.admin(s.revokeKey),
+		http.MethodGet:    s.manager(s.getKey),
+		http.MethodPatch:  s.manager(s.patchKey),
+		http.MethodDelete: s.manager(s.deleteKey),
 	})
 	mux.Handle("/v1/api-keys/configs/{tenantId}", methods{
 		http.MethodGet:   s.admin(s.getConfig),
