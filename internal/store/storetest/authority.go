@@ -218,8 +218,14 @@ func (s *Suite) TestDisableLevels(t *testing.T) {
 		}
 	}
 	wantPerms(t, "restored exactly", e.effective(c), "read")
+}
 
-	// list --status disabled; revoke is permanent, enable cannot undo it.
+// TestDisabledStatus: a paused key lists as disabled, not active; revoke
+// is permanent, and enable cannot undo it.
+func (s *Suite) TestDisabledStatus(t *testing.T) {
+	e := s.env(t)
+	c := e.create(apikey.CreateInput{})
+	verify := func() error { _, _, err := e.svc.Verify(e.ctx, "", c.Secret.String()); return err }
 	if _, _, err := e.svc.SetKeysDisabled(e.ctx, "", []string{c.Key.ID}, true, "ops"); err != nil {
 		t.Fatal(err)
 	}
