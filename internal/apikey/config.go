@@ -15,6 +15,9 @@ const (
 	SettingDefaultExpiry = "default_expiry"
 	SettingKeyPrefix     = "key_prefix"
 	SettingPermissions   = "permissions"
+	// SettingExternalClientExpiry is the seed's SCIM key expiry: the
+	// default and the maximum expiry of externalClient keys.
+	SettingExternalClientExpiry = "scim_externalClient_expiry"
 )
 
 // Where a setting's effective value comes from.
@@ -48,9 +51,10 @@ var settings = map[string]setting{
 		}
 		return strconv.Itoa(n), nil
 	}},
-	SettingMaxExpiry:     {"none", normalizeOptionalDuration(SettingMaxExpiry)},
-	SettingDefaultExpiry: {"none", normalizeOptionalDuration(SettingDefaultExpiry)},
-	SettingPermissions:   {PermissionAll, normalizePermissionList},
+	SettingMaxExpiry:            {"none", normalizeOptionalDuration(SettingMaxExpiry)},
+	SettingDefaultExpiry:        {"none", normalizeOptionalDuration(SettingDefaultExpiry)},
+	SettingExternalClientExpiry: {"P365D", normalizeOptionalDuration(SettingExternalClientExpiry)},
+	SettingPermissions:          {PermissionAll, normalizePermissionList},
 	SettingKeyPrefix: {DefaultPrefix, func(v string) (string, error) {
 		if !ValidPrefix(v) {
 			return "", Errorf(EINVALID, "invalid value %s for %s: want 2-16 lower-case letters and digits, starting with a letter", Quote(v), SettingKeyPrefix)

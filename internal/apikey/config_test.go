@@ -15,11 +15,12 @@ var allSettings = []string{
 	apikey.SettingMaxExpiry,
 	apikey.SettingDefaultExpiry,
 	apikey.SettingKeyPrefix,
+	apikey.SettingExternalClientExpiry,
 	apikey.SettingPermissions,
 }
 
 func TestSettingNames(t *testing.T) {
-	want := []string{"api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "permissions"}
+	want := []string{"api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "permissions", "scim_externalClient_expiry"}
 	got := apikey.SettingNames()
 	if !slices.Equal(got, want) {
 		t.Fatalf("SettingNames() = %q, want %q", got, want)
@@ -260,12 +261,13 @@ func TestResolveConfigTenant(t *testing.T) {
 	global, own := layers()
 	c := apikey.ResolveConfig("acme", global, own)
 	want := map[string]apikey.SettingValue{
-		"api_keys_enabled":   {"api_keys_enabled", "false", apikey.SourceTenant},
-		"max_keys_per_user":  {"max_keys_per_user", "3", apikey.SourceTenant},
-		"max_api_key_expiry": {"max_api_key_expiry", "P365D", apikey.SourceGlobal},
-		"default_expiry":     {"default_expiry", "none", apikey.SourceBuiltin},
-		"key_prefix":         {"key_prefix", "glob", apikey.SourceGlobal},
-		"permissions":        {"permissions", "*", apikey.SourceBuiltin},
+		"api_keys_enabled":           {"api_keys_enabled", "false", apikey.SourceTenant},
+		"max_keys_per_user":          {"max_keys_per_user", "3", apikey.SourceTenant},
+		"max_api_key_expiry":         {"max_api_key_expiry", "P365D", apikey.SourceGlobal},
+		"default_expiry":             {"default_expiry", "none", apikey.SourceBuiltin},
+		"key_prefix":                 {"key_prefix", "glob", apikey.SourceGlobal},
+		"scim_externalClient_expiry": {"scim_externalClient_expiry", "P365D", apikey.SourceBuiltin},
+		"permissions":                {"permissions", "*", apikey.SourceBuiltin},
 	}
 	got := values(c)
 	for name, w := range want {

@@ -58,6 +58,9 @@ type Key struct {
 	// Effective is what the key may do as verify found it (see
 	// Authority.Effective); nil elsewhere.
 	Effective []string
+	// SubType is the seed's subject type: SubTypeUser or
+	// SubTypeExternalClient (a SCIM client's key).
+	SubType string
 }
 
 // Inherits reports whether the key takes its permissions from its owner

@@ -27,7 +27,9 @@ type CreateInput struct {
 	Permissions []string
 	Expiry      Expiry
 	Metadata    map[string]string
-	Actor       string
+	// SubType is SubTypeUser (the default) or SubTypeExternalClient.
+	SubType string
+	Actor   string
 }
 
 // Validate checks the input without touching a store.
@@ -65,6 +67,9 @@ func (in *CreateInput) Validate() error {
 		return Errorf(EINVALID, "give %s or %s, not both", Field("expiresIn"), Field("expiresAt"))
 	}
 	if err := positive("expiresIn", in.Expiry.In); err != nil {
+		return err
+	}
+	if in.SubType, err = ParseSubType(in.SubType); err != nil {
 		return err
 	}
 	return ValidateMetadata(in.Metadata)
@@ -108,6 +113,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 			Permissions: perms,
 			CreatedBy:   in.Actor,
 			Metadata:    in.Metadata,
+			SubType:     in.SubType,
 		}, in.Expiry, map[string]any{})
 		return err
 	})
@@ -186,7 +192,7 @@ func checkQuota(tx Tx, cfg TenantConfig, tenant string, owner *string) error {
 // event with details plus the key's name, permissions and expiry.
 func (s *Service) insertNew(tx Tx, cfg TenantConfig, k *Key, req Expiry, details map[string]any) (*Created, error) {
 	now := tx.Now()
-	expires, err := newKeyExpiry(cfg, req, now)
+	expires, err := newKeyExpiry(cfg.ForSubType(k.SubType), req, now)
 	if err != nil {
 		return nil, err
 	}

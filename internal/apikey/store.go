@@ -92,6 +92,10 @@ const (
 	SortStatus   SortField = "status"
 	SortLastUsed SortField = "lastUsed"
 	SortExpires  SortField = "expires"
+	// The seed's other orders, which the HTTP API offers.
+	SortOwner       SortField = "sub"
+	SortCreatedBy   SortField = "createdByUser"
+	SortDescription SortField = "description"
 )
 
 // Sort is a field and a direction.
@@ -130,7 +134,9 @@ type KeyFilter struct {
 	TenantID string
 	TeamID   string
 	OwnerID  string
-	Status   Status
+	// CreatedBy selects the keys one actor created.
+	CreatedBy string
+	Status    Status
 	// UnusedSince selects keys last used before it, or never used and
 	// created before it.
 	UnusedSince *time.Time

@@ -56,20 +56,72 @@ func (s *Server) authenticate(r *http.Request, required ...string) (*apikey.Key,
 	return k, nil
 }
 
-// adminHandler is an admin API handler, given the admin key that called it
-// and the request's query parameters.
-type adminHandler func(w http.ResponseWriter, r *http.Request, admin *apikey.Key, q query)
+// caller is the key a management request authenticated with, and whether
+// it holds admin rights over its tenant.
+type caller struct {
+	key   *apikey.Key
+	admin bool
+}
 
-// admin lets through requests whose key holds the admin permission and
-// whose query string holds only the given parameters (none by default).
-func (s *Server) admin(h adminHandler, params ...string) http.HandlerFunc {
+// owner is the caller's owner, "" when it has none.
+func (c caller) owner() string { return deref0(c.key.OwnerID) }
+
+// mayManage refuses a key that a caller without admin rights does not own.
+func (c caller) mayManage(k *apikey.Key) error {
+	if c.admin || (c.owner() != "" && deref0(k.OwnerID) == c.owner()) {
+		return nil
+	}
+	return apikey.Errorf(codeForbidden, "key %s may only manage the keys of its own owner (it lacks the %s permission)", c.key.ID, PermissionAdmin)
+}
+
+// confine makes a new key of a caller without admin rights its owner's
+// own: owned and created by that owner, and never able to do more than the
+// caller (given no permissions, it gets the caller's effective ones).
+func (c caller) confine(in *apikey.CreateInput) error {
+	if c.admin {
+		return nil
+	}
+	if in.OwnerID != c.owner() {
+		return apikey.Errorf(codeForbidden, "key %s may only create keys for its own owner", c.key.ID)
+	}
+	in.Actor = c.owner()
+	if len(in.Permissions) == 0 {
+		in.Permissions = c.key.Effective
+	}
+	if miss := apikey.Missing(c.key.Effective, in.Permissions); len(miss) > 0 {
+		return apikey.Errorf(codeForbidden, "key %s cannot give a new key what it lacks itself: %s", c.key.ID, apikey.Quote(miss[0]))
+	}
+	return nil
+}
+
+// callerHandler is a management API handler, given its caller and the
+// request's query parameters.
+type callerHandler func(w http.ResponseWriter, r *http.Request, c caller, q query)
+
+// owners lets through requests with a good key whose query string holds
+// only the given parameters (none by default); a key without the admin
+// permission reaches only its own owner's keys (see caller.mayManage),
+// and one without an owner nothing.
+func (s *Server) owners(h callerHandler, params ...string) http.HandlerFunc {
+	return s.authorized(false, h, params)
+}
+
+// admin lets through only requests whose key holds the admin permission.
+func (s *Server) admin(h callerHandler, params ...string) http.HandlerFunc {
+	return s.authorized(true, h, params)
+}
+
+func (s *Server) authorized(adminOnly bool, h callerHandler, params []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		k, err := s.authenticate(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if !apikey.Grants(k.Effective, PermissionAdmin) {
+		// Admin rights come from what the key may do, as verify found it:
+		// its own scope narrowed by its owner's, its team's and the ceiling.
+		c := caller{key: k, admin: apikey.Grants(k.Effective, PermissionAdmin)}
+		if !c.admin && (adminOnly || c.owner() == "") {
 			s.fail(w, r, apikey.Errorf(codeForbidden, "key %s lacks the %s permission", k.ID, PermissionAdmin))
 			return
 		}
@@ -78,7 +130,7 @@ func (s *Server) admin(h adminHandler, params ...string) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		h(w, r, k, q)
+		h(w, r, c, q)
 	}
 }
 

@@ -30,7 +30,7 @@ func TestVerifyRequiredPermissions(t *testing.T) {
 		}
 		p := h.do("POST", "/v1/verify?permission=write&permission=read&permission=deploy", withKey(secret)).
 			wantError(t, http.StatusForbidden, apikey.ReasonInsufficient)
-		if want := []any{"write", "deploy"}; !reflect.DeepEqual(p.Meta["missing"], want) {
+		if want := []string{"write", "deploy"}; !reflect.DeepEqual(p.Meta.Missing, want) {
 			t.Fatalf("meta %v, want missing %v", p.Meta, want)
 		}
 		h.do("POST", "/v1/verify", withKey(secret), withJSON(`{"permissions":["admin"]}`)).
@@ -83,7 +83,7 @@ func TestOwnersManageOwnKeys(t *testing.T) {
 			t.Fatalf("alice's key lists %d keys, want her 2", len(page.Data))
 		}
 		for _, k := range page.Data {
-			if k["ownerId"] != "alice" {
+			if k["sub"] != "alice" {
 				t.Fatalf("alice's key lists %v", k)
 			}
 		}
@@ -94,15 +94,18 @@ func TestOwnersManageOwnKeys(t *testing.T) {
 		h.do("DELETE", "/v1/api-keys/"+bobsID, withKey(mine)).wantError(t, http.StatusForbidden, "forbidden")
 		h.do("GET", "/v1/api-keys", withKey(ownerless)).wantError(t, http.StatusForbidden, "forbidden")
 		h.do("PATCH", "/v1/api-keys/"+siblingID, withKey(mine), withPatch(`[{"op":"replace","path":"/name","value":"renamed"}]`)).
-			want(t, http.StatusOK, nil)
+			want(t, http.StatusNoContent, nil)
+		if k := h.get(siblingID); k.Name != "renamed" {
+			t.Fatalf("after the owner's PATCH: %+v", k)
+		}
 
 		// A new key is the requester's owner's, made by it, and never more.
 		var created map[string]any
 		h.do("POST", "/v1/api-keys", withKey(mine), withJSON(`{"name":"child"}`)).want(t, http.StatusCreated, &created)
-		if created["ownerId"] != "alice" || created["createdBy"] != "alice" || !reflect.DeepEqual(created["permissions"], []any{"read", "write"}) {
+		if created["sub"] != "alice" || created["createdByUser"] != "alice" || !reflect.DeepEqual(created["permissions"], []any{"read", "write"}) {
 			t.Fatalf("created %v", created)
 		}
-		h.do("POST", "/v1/api-keys", withKey(mine), withJSON(`{"name":"x","ownerId":"bob"}`)).wantError(t, http.StatusForbidden, "forbidden")
+		h.do("POST", "/v1/api-keys", withKey(mine), withJSON(`{"name":"x","sub":"bob"}`)).wantError(t, http.StatusForbidden, "forbidden")
 		h.do("POST", "/v1/api-keys", withKey(mine), withJSON(`{"name":"x","permissions":["admin"]}`)).wantError(t, http.StatusForbidden, "forbidden")
 
 		// The owner's DELETE removes; the admin's revokes.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
-	"strconv"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 )
@@ -92,7 +92,13 @@ func describe(err error) (int, problem) {
 	if title == "" {
 		title = http.StatusText(status)
 	}
-	return status, problem{Code: code, Title: title, Detail: detail, Status: strconv.Itoa(status), Meta: meta}
+	p := problem{Code: code, Title: title, Detail: detail, Status: status, Meta: map[string]any{}}
+	maps.Copy(p.Meta, meta)
+	var src *sourced
+	if errors.As(err, &src) {
+		p.Source = &src.source
+	}
+	return status, p
 }
 
 // errorMeta is an application error's Meta, or nil.
@@ -102,6 +108,25 @@ func errorMeta(err error) map[string]any {
 		return e.Meta
 	}
 	return nil
+}
+
+// sourced is an error that knows the query parameter or body member at
+// fault, for the error object's source.
+type sourced struct {
+	error
+	source problemSource
+}
+
+func (e *sourced) Unwrap() error { return e.error }
+
+// paramError marks err as the fault of a query parameter.
+func paramError(name string, err error) error {
+	return &sourced{err, problemSource{Parameter: name}}
+}
+
+// pointerError marks err as the fault of a top-level body member.
+func pointerError(member string, err error) error {
+	return &sourced{err, problemSource{Pointer: "/" + member}}
 }
 
 // worded is err's message with each field it names worded as the API
@@ -124,6 +149,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // writeError writes err as an error response and returns its status.
 func writeError(w http.ResponseWriter, err error) int {
 	status, p := describe(err)
+	if id := w.Header().Get(headerRequestID); id != "" {
+		p.Meta["requestId"] = id
+	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="keyadm"`)
 	}

@@ -72,16 +72,7 @@ func suite(base string) *storetest.Suite {
 			t.Fatal(err)
 		}
 		t.Cleanup(drop)
-		db, err := postgres.Open(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		db.Now = now
-		if _, err := db.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return db
+		return openMigrated(t, u, now)
 	}}
 }
 

@@ -26,7 +26,7 @@ func (tx *Tx) LockOwner(tenant string, owner *string) error {
 
 const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.description, k.permissions,
 	k.hint, k.created_at, k.created_by, k.updated_at, k.expires_at, k.revoked_at, k.revoked_by,
-	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from, k.disabled_at`
+	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from, k.disabled_at, k.sub_type`
 
 // The statements of the verify path, prepared once (see hotQueries). Their
 // parameters are written +? (see Dialect.Rebind): on SQLite, an indexed
@@ -60,11 +60,11 @@ func (tx *Tx) InsertKey(k *apikey.Key, hash []byte) error {
 
 const insertKeyColumns = `INSERT INTO api_keys (id, tenant_id, team_id, owner_id, name, description,
 	permissions, hint, key_hash, created_at, created_by, updated_at, expires_at, revoked_at,
-	revoked_by, revoke_reason, last_used_at, metadata, rotated_from, disabled_at) VALUES `
+	revoked_by, revoke_reason, last_used_at, metadata, rotated_from, disabled_at, sub_type) VALUES `
 
-const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertRows is how many keys one INSERT carries: 20 parameters each stay
+// insertRows is how many keys one INSERT carries: 21 parameters each stay
 // well under every engine's parameter limit.
 const insertRows = 500
 
@@ -76,7 +76,7 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 	for start := 0; start < len(keys); start += insertRows {
 		end := min(start+insertRows, len(keys))
 		rows := make([]string, 0, end-start)
-		args := make([]any, 0, (end-start)*20)
+		args := make([]any, 0, (end-start)*21)
 		for i := start; i < end; i++ {
 			k := keys[i]
 			perms, meta, err := encodeLists(k)
@@ -86,7 +86,7 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 			rows = append(rows, keyValueRow)
 			args = append(args, k.ID, k.TenantID, k.TeamID, k.OwnerID, k.Name, k.Description, perms, k.Hint, hashes[i],
 				tx.t(k.CreatedAt), k.CreatedBy, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
-				k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom, tx.tp(k.DisabledAt))
+				k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom, tx.tp(k.DisabledAt), subType(k))
 		}
 		if _, err := tx.exec(insertKeyColumns+strings.Join(rows, ", "), args...); err != nil {
 			return err
@@ -301,7 +301,7 @@ func scanKey(rows *sql.Rows) (*apikey.Key, error) {
 	var perms, meta []byte
 	err := rows.Scan(&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &k.Description, &perms,
 		&k.Hint, &created, &k.CreatedBy, &updated, &expires, &revoked, &k.RevokedBy,
-		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom, &disabled)
+		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom, &disabled, &k.SubType)
 	if err != nil {
 		return nil, err
 	}
@@ -314,4 +314,12 @@ func scanKey(rows *sql.Rows) (*apikey.Key, error) {
 		return nil, fmt.Errorf("key %s metadata: %w", k.ID, err)
 	}
 	return &k, nil
+}
+
+// subType is the stored subject type of k: user unless it says otherwise.
+func subType(k *apikey.Key) string {
+	if k.SubType == "" {
+		return apikey.SubTypeUser
+	}
+	return k.SubType
 }

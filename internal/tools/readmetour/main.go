@@ -155,10 +155,14 @@ func rewrite(text string, exec func(command, old string) (string, string, error)
 		var commands, olds []string
 		for i+1 < len(lines) && !strings.HasPrefix(lines[i+1], "```") {
 			i++
-			if strings.HasPrefix(lines[i], prompt) {
+			switch {
+			case strings.HasPrefix(lines[i], prompt):
 				commands = append(commands, strings.TrimSuffix(strings.TrimPrefix(lines[i], prompt), "\n"))
 				olds = append(olds, "")
-			} else {
+			case olds[len(olds)-1] == "" && strings.HasSuffix(commands[len(commands)-1], "\\"):
+				// A command continued on the next line (curl … \).
+				commands[len(commands)-1] += "\n" + strings.TrimSuffix(lines[i], "\n")
+			default:
 				olds[len(olds)-1] += lines[i]
 			}
 		}
