@@ -119,3 +119,44 @@ func TestOwnersManageOwnKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestCeilingAndPausesOverHTTP: the tenant's permissions ceiling is a
+// setting of the config API like the seed's (a string, patched and
+// removed), and narrows what verify finds at once; a paused key is listed
+// by status=disabled with its disabledAt, in the seed's record.
+func TestCeilingAndPausesOverHTTP(t *testing.T) {
+	eachEngine(t, func(t *testing.T, h *harness) {
+		_, admin := h.admin("acme")
+		id, secret := h.key(apikey.CreateInput{TenantID: "acme", OwnerID: "svc", Permissions: []string{"read", "write"}})
+		h.do("PATCH", "/api/v1/api-keys/configs/acme", withKey(admin),
+			withPatch(`[{"op":"replace","path":"/permissions","value":"read, admin"}]`)).want(t, http.StatusNoContent, nil)
+		var doc configDoc
+		h.do("GET", "/api/v1/api-keys/configs/acme", withKey(admin)).want(t, http.StatusOK, &doc)
+		if doc.Permissions != "admin,read" || doc.Sources["permissions"] != "tenant" {
+			t.Fatalf("config %+v", doc)
+		}
+		var got map[string]any
+		h.do("POST", "/v1/verify", withKey(secret)).want(t, http.StatusOK, &got)
+		if want := []any{"read"}; !reflect.DeepEqual(got["effectivePermissions"], want) {
+			t.Fatalf("under the ceiling: %v, want effective %v", got, want)
+		}
+		p := h.do("POST", "/v1/verify?permission=write", withKey(secret)).wantError(t, http.StatusForbidden, apikey.ReasonInsufficient)
+		if !reflect.DeepEqual(p.Meta.Missing, []string{"write"}) {
+			t.Fatalf("meta %+v", p.Meta)
+		}
+		h.do("PATCH", "/v1/api-keys/configs/acme", withKey(admin), withPatch(`[{"op":"replace","path":"/permissions","value":["read"]}]`)).
+			wantError(t, http.StatusBadRequest, apikey.EINVALID)
+		h.do("PATCH", "/v1/api-keys/configs/acme", withKey(admin), withPatch(`[{"op":"remove","path":"/permissions"}]`)).
+			want(t, http.StatusNoContent, nil)
+		h.do("POST", "/v1/verify?permission=write", withKey(secret)).want(t, http.StatusOK, nil)
+
+		if _, _, err := h.svc.SetKeysDisabled(context.Background(), "", []string{id}, true, "tester"); err != nil {
+			t.Fatal(err)
+		}
+		var page struct{ Data []map[string]any }
+		h.do("GET", "/api/v1/api-keys?status=disabled", withKey(admin)).want(t, http.StatusOK, &page)
+		if len(page.Data) != 1 || page.Data[0]["id"] != id || page.Data[0]["status"] != "disabled" || page.Data[0]["disabledAt"] == nil {
+			t.Fatalf("disabled keys: %v", page.Data)
+		}
+	})
+}
