@@ -16,10 +16,11 @@ var allSettings = []string{
 	apikey.SettingDefaultExpiry,
 	apikey.SettingKeyPrefix,
 	apikey.SettingExternalClientExpiry,
+	apikey.SettingPermissions,
 }
 
 func TestSettingNames(t *testing.T) {
-	want := []string{"api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "scim_externalClient_expiry"}
+	want := []string{"api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "permissions", "scim_externalClient_expiry"}
 	got := apikey.SettingNames()
 	if !slices.Equal(got, want) {
 		t.Fatalf("SettingNames() = %q, want %q", got, want)
@@ -266,6 +267,7 @@ func TestResolveConfigTenant(t *testing.T) {
 		"default_expiry":             {"default_expiry", "none", apikey.SourceBuiltin},
 		"key_prefix":                 {"key_prefix", "glob", apikey.SourceGlobal},
 		"scim_externalClient_expiry": {"scim_externalClient_expiry", "P365D", apikey.SourceBuiltin},
+		"permissions":                {"permissions", "*", apikey.SourceBuiltin},
 	}
 	got := values(c)
 	for name, w := range want {

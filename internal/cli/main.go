@@ -43,8 +43,8 @@ var ExitCodes = []ExitStatus{
 	{ExitFailure, "runtime failure: database unreachable, I/O", []string{apikey.EINTERNAL, apikey.EUNAVAILABLE, apikey.ECONFLICT}},
 	{ExitUsage, "usage or invalid input; nothing was written", []string{apikey.EINVALID}},
 	{ExitNotFound, "not found (in the --tenant scope)", []string{apikey.ENOTFOUND}},
-	{ExitPolicy, "refused by policy: quota, expiry over the max, keys disabled for the tenant", []string{apikey.EPOLICY}},
-	{ExitRejected, "verify: key rejected (malformed, unknown, revoked, expired, disabled); why on stderr", []string{apikey.EREJECTED}},
+	{ExitPolicy, "refused by policy: quota, expiry over the max, keys disabled for the tenant, beyond a key's owner or team", []string{apikey.EPOLICY, apikey.EFORBIDDEN}},
+	{ExitRejected, "verify: key rejected (malformed, unknown, revoked, expired, disabled, insufficient_permissions); why on stderr", []string{apikey.EREJECTED}},
 }
 
 // exitCodesText lists ExitCodes, a line each, indented four spaces so

@@ -224,6 +224,8 @@ func parseCSV(text string) ([]output.KeyRecord, error) {
 				}
 			case "rotatedFrom":
 				r.RotatedFrom = opt
+			case "disabledAt":
+				r.DisabledAt = opt
 			case "key":
 				r.Key = opt
 			default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 
 	"github.com/keyadm/keyadm/internal/apikey"
@@ -13,7 +14,7 @@ import (
 // domain's own codes, so that one table below turns every code into a
 // status.
 const (
-	codeForbidden        = "forbidden"
+	codeForbidden        = apikey.EFORBIDDEN
 	codeMethodNotAllowed = "method_not_allowed"
 	codeTooLarge         = "too_large"
 	codeMediaType        = "unsupported_media_type"
@@ -40,22 +41,23 @@ var statusOf = map[string]int{
 
 // titles name each code for people; the detail says what happened.
 var titles = map[string]string{
-	apikey.EINVALID:        "Invalid request",
-	reasonMissing:          "Key missing",
-	apikey.ReasonMalformed: "Key malformed",
-	apikey.ReasonUnknown:   "Key unknown",
-	apikey.ReasonRevoked:   "Key revoked",
-	apikey.ReasonExpired:   "Key expired",
-	apikey.ReasonDisabled:  "Keys disabled for the tenant",
-	codeForbidden:          "Forbidden",
-	apikey.ENOTFOUND:       "Not found",
-	codeMethodNotAllowed:   "Method not allowed",
-	apikey.ECONFLICT:       "Conflict",
-	codeTooLarge:           "Request body too large",
-	codeMediaType:          "Unsupported media type",
-	apikey.EPOLICY:         "Refused by policy",
-	apikey.EINTERNAL:       "Internal error",
-	apikey.EUNAVAILABLE:    "Service unavailable",
+	apikey.EINVALID:           "Invalid request",
+	reasonMissing:             "Key missing",
+	apikey.ReasonMalformed:    "Key malformed",
+	apikey.ReasonUnknown:      "Key unknown",
+	apikey.ReasonRevoked:      "Key revoked",
+	apikey.ReasonExpired:      "Key expired",
+	apikey.ReasonDisabled:     "Key disabled",
+	apikey.ReasonInsufficient: "Insufficient permissions",
+	codeForbidden:             "Forbidden",
+	apikey.ENOTFOUND:          "Not found",
+	codeMethodNotAllowed:      "Method not allowed",
+	apikey.ECONFLICT:          "Conflict",
+	codeTooLarge:              "Request body too large",
+	codeMediaType:             "Unsupported media type",
+	apikey.EPOLICY:            "Refused by policy",
+	apikey.EINTERNAL:          "Internal error",
+	apikey.EUNAVAILABLE:       "Service unavailable",
 }
 
 // describe turns an error into its status and the problem shown for it. A
@@ -73,9 +75,14 @@ func describe(err error) (int, problem) {
 	}
 	// Messages quote input; a key pasted where it does not belong stays out.
 	detail := apikey.RedactSecrets(worded(err))
+	var meta map[string]any
 	switch code {
 	case apikey.EREJECTED:
 		code = apikey.ErrorReason(err)
+		if code == apikey.ReasonInsufficient {
+			// The key is good; what it asks is beyond it.
+			status, meta = http.StatusForbidden, errorMeta(err)
+		}
 	case apikey.EINTERNAL:
 		detail = "internal error; the server log has the cause"
 	case apikey.EUNAVAILABLE:
@@ -85,12 +92,22 @@ func describe(err error) (int, problem) {
 	if title == "" {
 		title = http.StatusText(status)
 	}
-	p := problem{Code: code, Title: title, Detail: detail, Status: status}
+	p := problem{Code: code, Title: title, Detail: detail, Status: status, Meta: map[string]any{}}
+	maps.Copy(p.Meta, meta)
 	var src *sourced
 	if errors.As(err, &src) {
 		p.Source = &src.source
 	}
 	return status, p
+}
+
+// errorMeta is an application error's Meta, or nil.
+func errorMeta(err error) map[string]any {
+	var e *apikey.Error
+	if errors.As(err, &e) {
+		return e.Meta
+	}
+	return nil
 }
 
 // sourced is an error that knows the query parameter or body member at
@@ -132,7 +149,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // writeError writes err as an error response and returns its status.
 func writeError(w http.ResponseWriter, err error) int {
 	status, p := describe(err)
-	p.Meta.RequestID = w.Header().Get(headerRequestID)
+	if id := w.Header().Get(headerRequestID); id != "" {
+		p.Meta["requestId"] = id
+	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="keyadm"`)
 	}
