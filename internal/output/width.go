@@ -5,11 +5,6 @@ import "github.com/clipperhouse/displaywidth"
 // DisplayWidth is how many terminal cells s takes.
 func DisplayWidth(s string) int { return displaywidth.String(s) }
 
-// cellWidth is DisplayWidth of a table cell, whose colour codes take no room.
-func cellWidth(s string) int {
-	return displaywidth.Options{ControlSequences: true}.String(s)
-}
-
 // Truncate cuts s to at most width cells, ending it in "…" when cut.
 func Truncate(s string, width int) string {
 	return displaywidth.TruncateString(s, width, "…")
