@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode"
 
@@ -154,7 +155,9 @@ func ExitCode(err error) int {
 
 // unknownCmdRE reads what cobra quoted whole with %q: a 100 KB argument
 // made a 100 KB line.
-var unknownCmdRE = regexp.MustCompile(`^unknown command "(.*)" for "([^"]*)"`)
+var unknownCmdRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^unknown command "(.*)" for "([^"]*)"`)
+})
 
 // requote quotes again, through apikey.Quote, what cobra or pflag quoted
 // with %q.
