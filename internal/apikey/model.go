@@ -49,6 +49,7 @@ type Key struct {
 	LastUsedAt   *time.Time
 	Metadata     map[string]string
 	RotatedFrom  *string
+	Limits
 }
 
 // StatusAt derives the key's status at the given time: revoked if revoked,

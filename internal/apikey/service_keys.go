@@ -27,11 +27,15 @@ type CreateInput struct {
 	Permissions []string
 	Expiry      Expiry
 	Metadata    map[string]string
+	Limits      LimitsInput
 	Actor       string
 }
 
 // Validate checks the input without touching a store.
 func (in *CreateInput) Validate() error {
+	if err := in.Limits.validate(); err != nil {
+		return err
+	}
 	if in.TenantID == "" {
 		in.TenantID = DefaultTenant
 	}
@@ -97,7 +101,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 		if err := checkQuota(tx, cfg, in.TenantID, owner); err != nil {
 			return err
 		}
-		out, err = s.insertNew(tx, cfg, &Key{
+		k := &Key{
 			TenantID:    in.TenantID,
 			TeamID:      optional(in.TeamID),
 			OwnerID:     owner,
@@ -106,7 +110,10 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 			Permissions: in.Permissions,
 			CreatedBy:   in.Actor,
 			Metadata:    in.Metadata,
-		}, in.Expiry, map[string]any{})
+		}
+		details := map[string]any{}
+		in.Limits.apply(k, tx.Now(), func(field string, _, new any) { details[field] = new })
+		out, err = s.insertNew(tx, cfg, k, in.Expiry, details)
 		return err
 	})
 	if err != nil {
@@ -239,11 +246,15 @@ type UpdateInput struct {
 	Permissions []string
 	Expiry      Expiry
 	Metadata    map[string]string
+	Limits      LimitsInput
 	Actor       string
 }
 
 // Validate checks the input without touching a store.
 func (in *UpdateInput) Validate() error {
+	if err := in.Limits.validate(); err != nil {
+		return err
+	}
 	if in.Name != nil {
 		if err := ValidateName(*in.Name); err != nil {
 			return err
@@ -276,8 +287,8 @@ func (in *UpdateInput) Validate() error {
 	if err := positive("expiresIn", in.Expiry.In); err != nil {
 		return err
 	}
-	if in.Name == nil && in.Description == nil && in.Permissions == nil && !in.Expiry.set() && len(in.Metadata) == 0 {
-		return Errorf(EINVALID, "nothing to update: give %s, %s, %s, an expiry or %s", Field("name"), Field("description"), Field("permissions"), Field("metadata"))
+	if in.Name == nil && in.Description == nil && in.Permissions == nil && !in.Expiry.set() && len(in.Metadata) == 0 && !in.Limits.set() {
+		return Errorf(EINVALID, "nothing to update: give %s, %s, %s, an expiry, %s or a limit", Field("name"), Field("description"), Field("permissions"), Field("metadata"))
 	}
 	return ValidateMetadata(in.Metadata)
 }
@@ -344,6 +355,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, in UpdateInput)
 				k.Metadata = meta
 			}
 		}
+		in.Limits.apply(k, now, change)
 		if len(changes) == 0 {
 			return nil
 		}

@@ -16,7 +16,13 @@ func (s *Service) Verify(ctx context.Context, tenant, plaintext string) (*Key, t
 	var now time.Time
 	err = s.Store.Update(ctx, func(tx Tx) error {
 		now = tx.Now()
+		if err := spend(tx, k, now, &Admission{}); err != nil {
+			return err
+		}
 		if err := tx.TouchKey(k.ID, now); err != nil {
+			return err
+		}
+		if err := tx.AddUsage([]UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: now, Outcome: OutcomeValid, Count: 1}}); err != nil {
 			return err
 		}
 		k, err = tx.GetKey(k.ID, "") // the whole record, as it now stands

@@ -43,6 +43,7 @@ type KeyRecord struct {
 	LastUsedAt   *string           `json:"lastUsedAt" yaml:"lastUsedAt"`
 	Metadata     map[string]string `json:"metadata" yaml:"metadata"`
 	RotatedFrom  *string           `json:"rotatedFrom" yaml:"rotatedFrom"`
+	LimitsRecord `yaml:",inline"`
 	// Key is the secret, only in the output of create and rotate.
 	Key *string `json:"key,omitempty" yaml:"key,omitempty"`
 
@@ -58,7 +59,7 @@ func NewKeyRecord(k *apikey.Key, now time.Time, secret string) KeyRecord {
 		CreatedAt: Timestamp(k.CreatedAt), CreatedBy: k.CreatedBy, UpdatedAt: Timestamp(k.UpdatedAt),
 		ExpiresAt: timestampPtr(k.ExpiresAt), RevokedAt: timestampPtr(k.RevokedAt), RevokedBy: k.RevokedBy,
 		RevokeReason: k.RevokeReason, LastUsedAt: timestampPtr(k.LastUsedAt), Metadata: k.Metadata,
-		RotatedFrom: k.RotatedFrom, k: k, now: now,
+		RotatedFrom: k.RotatedFrom, LimitsRecord: newLimitsRecord(&k.Limits, now), k: k, now: now,
 	}
 	if r.Permissions == nil {
 		r.Permissions = []string{}
@@ -74,7 +75,8 @@ func NewKeyRecord(k *apikey.Key, now time.Time, secret string) KeyRecord {
 
 var keyCSVHeader = []string{"id", "tenantId", "teamId", "ownerId", "name", "description", "permissions", "hint",
 	"status", "createdAt", "createdBy", "updatedAt", "expiresAt", "revokedAt", "revokedBy", "revokeReason",
-	"lastUsedAt", "metadata", "rotatedFrom"}
+	"lastUsedAt", "metadata", "rotatedFrom", limitsCSVHeader[0], limitsCSVHeader[1], limitsCSVHeader[2],
+	limitsCSVHeader[3], limitsCSVHeader[4], limitsCSVHeader[5]}
 
 func keyCSV(r KeyRecord) []string {
 	meta, _ := json.Marshal(r.Metadata)
@@ -82,6 +84,7 @@ func keyCSV(r KeyRecord) []string {
 		strings.Join(r.Permissions, " "), r.Hint, string(r.Status), r.CreatedAt, r.CreatedBy, r.UpdatedAt,
 		str(r.ExpiresAt), str(r.RevokedAt), str(r.RevokedBy), str(r.RevokeReason), str(r.LastUsedAt),
 		string(meta), str(r.RotatedFrom)}
+	rec = append(rec, limitsCSV(r.LimitsRecord)...)
 	if r.Key != nil {
 		rec = append(rec, *r.Key)
 	}
@@ -145,6 +148,7 @@ var KeyDetail = View[KeyRecord]{
 		{Header: "REVOKED", Cell: func(r KeyRecord) string { return revoked(r) }},
 		{Header: "ROTATED FROM", Cell: func(r KeyRecord) string { return orNone(r.RotatedFrom) }},
 		{Header: "METADATA", Cell: func(r KeyRecord) string { return metadata(r.Metadata) }},
+		limitColumns[0], limitColumns[1], limitColumns[2], limitColumns[3],
 	},
 	CSVHeader: keyCSVHeader,
 	CSVRecord: keyCSV,
@@ -165,7 +169,7 @@ func pick[V any](cols []Column[V], headers ...string) []Column[V] {
 
 // KeyIdentity is what verify prints: whose key it is and what it may do.
 var KeyIdentity = View[KeyRecord]{
-	Columns:   pick(KeyDetail.Columns, "ID", "NAME", "STATUS", "TENANT", "TEAM", "OWNER", "PERMISSIONS", "EXPIRES"),
+	Columns:   pick(KeyDetail.Columns, "ID", "NAME", "STATUS", "TENANT", "TEAM", "OWNER", "PERMISSIONS", "EXPIRES", "USES LEFT"),
 	CSVHeader: keyCSVHeader,
 	CSVRecord: keyCSV,
 }

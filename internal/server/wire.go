@@ -48,6 +48,7 @@ type keyRecord struct {
 	LastUsedAt   *timestamp        `json:"lastUsedAt"`
 	Metadata     map[string]string `json:"metadata"`
 	RotatedFrom  *string           `json:"rotatedFrom"`
+	limitsRecord
 	// Key is the secret, only in the answer to a create.
 	Key *string `json:"key,omitempty"`
 }
@@ -60,7 +61,7 @@ func newKeyRecord(k *apikey.Key, now time.Time, secret string) keyRecord {
 		CreatedAt: timestamp(k.CreatedAt), CreatedBy: k.CreatedBy, UpdatedAt: timestamp(k.UpdatedAt),
 		ExpiresAt: stamp(k.ExpiresAt), RevokedAt: stamp(k.RevokedAt), RevokedBy: k.RevokedBy,
 		RevokeReason: k.RevokeReason, LastUsedAt: stamp(k.LastUsedAt), Metadata: k.Metadata,
-		RotatedFrom: k.RotatedFrom,
+		RotatedFrom: k.RotatedFrom, limitsRecord: newLimitsRecord(&k.Limits, now),
 	}
 	if r.Metadata == nil {
 		r.Metadata = map[string]string{}

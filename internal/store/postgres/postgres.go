@@ -73,6 +73,7 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 			},
 			ViewOptions: &sql.TxOptions{ReadOnly: true},
 			FormatError: format,
+			Greatest:    "GREATEST",
 		},
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectPostgres,

@@ -26,7 +26,7 @@ func (tx *Tx) LockOwner(tenant string, owner *string) error {
 
 const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.description, k.permissions,
 	k.hint, k.created_at, k.created_by, k.updated_at, k.expires_at, k.revoked_at, k.revoked_by,
-	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from`
+	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from, ` + limitColumns
 
 // The statements of the verify path, prepared once (see hotQueries). Their
 // parameters are written +? (see Dialect.Rebind): on SQLite, an indexed
@@ -35,7 +35,7 @@ const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.descript
 // the statement again on every call, which cost verify 3–4× its floor.
 const (
 	queryKeyByHash = `SELECT k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.permissions,
-		k.expires_at, k.revoked_at, t.value, g.value FROM api_keys k
+		k.expires_at, k.revoked_at, t.value, g.value, ` + limitColumns + ` FROM api_keys k
 		LEFT JOIN tenant_config t ON t.tenant_id = k.tenant_id AND t.name = +?
 		LEFT JOIN tenant_config g ON g.tenant_id = '' AND g.name = +?
 		WHERE k.key_hash = +?`
@@ -51,11 +51,12 @@ func (tx *Tx) InsertKey(k *apikey.Key, hash []byte) error {
 
 const insertKeyColumns = `INSERT INTO api_keys (id, tenant_id, team_id, owner_id, name, description,
 	permissions, hint, key_hash, created_at, created_by, updated_at, expires_at, revoked_at,
-	revoked_by, revoke_reason, last_used_at, metadata, rotated_from) VALUES `
+	revoked_by, revoke_reason, last_used_at, metadata, rotated_from, rate_limits, uses_remaining,
+	refill_amount, refill_period_us, refilled_at, allow_ips) VALUES `
 
-const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertRows is how many keys one INSERT carries: 19 parameters each stay
+// insertRows is how many keys one INSERT carries: 25 parameters each stay
 // well under every engine's parameter limit.
 const insertRows = 500
 
@@ -67,10 +68,14 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 	for start := 0; start < len(keys); start += insertRows {
 		end := min(start+insertRows, len(keys))
 		rows := make([]string, 0, end-start)
-		args := make([]any, 0, (end-start)*19)
+		args := make([]any, 0, (end-start)*25)
 		for i := start; i < end; i++ {
 			k := keys[i]
 			perms, meta, err := encodeLists(k)
+			if err != nil {
+				return err
+			}
+			limits, err := limitValues(&k.Limits)
 			if err != nil {
 				return err
 			}
@@ -78,6 +83,7 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 			args = append(args, k.ID, k.TenantID, k.TeamID, k.OwnerID, k.Name, k.Description, perms, k.Hint, hashes[i],
 				tx.t(k.CreatedAt), k.CreatedBy, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
 				k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom)
+			args = append(args, limits...)
 		}
 		if _, err := tx.exec(insertKeyColumns+strings.Join(rows, ", "), args...); err != nil {
 			return err
@@ -97,7 +103,10 @@ func (tx *Tx) SaveKey(k *apikey.Key) error {
 		metadata = ? WHERE id = ?`,
 		k.Name, k.Description, perms, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
 		k.RevokedBy, k.RevokeReason, meta, k.ID)
-	return mustAffect(res, err, k.ID)
+	if err := mustAffect(res, err, k.ID); err != nil {
+		return err
+	}
+	return tx.saveLimits(k)
 }
 
 // DeleteKey removes a key.
@@ -164,9 +173,13 @@ func (tx *Tx) KeyByHash(hash []byte) (*apikey.Key, *string, *string, error) {
 	var perms []byte
 	var expires, revoked nullTime
 	var tenantEnabled, globalEnabled *string
-	err = rows.Scan(&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked,
-		&tenantEnabled, &globalEnabled)
+	var ls limitScan
+	err = rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked,
+		&tenantEnabled, &globalEnabled}, ls.targets()...)...)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := ls.decode(k.ID, &k.Limits); err != nil {
 		return nil, nil, nil, err
 	}
 	k.ExpiresAt, k.RevokedAt = expires.p, revoked.p
@@ -268,10 +281,14 @@ func scanKey(rows *sql.Rows) (*apikey.Key, error) {
 	var created, updated timeValue
 	var expires, revoked, lastUsed nullTime
 	var perms, meta []byte
-	err := rows.Scan(&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &k.Description, &perms,
+	var ls limitScan
+	err := rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &k.Description, &perms,
 		&k.Hint, &created, &k.CreatedBy, &updated, &expires, &revoked, &k.RevokedBy,
-		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom)
+		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom}, ls.targets()...)...)
 	if err != nil {
+		return nil, err
+	}
+	if err := ls.decode(k.ID, &k.Limits); err != nil {
 		return nil, err
 	}
 	k.CreatedAt, k.UpdatedAt = created.t, updated.t
