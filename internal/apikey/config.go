@@ -14,6 +14,9 @@ const (
 	SettingMaxExpiry     = "max_api_key_expiry"
 	SettingDefaultExpiry = "default_expiry"
 	SettingKeyPrefix     = "key_prefix"
+	// The admin API's rate limits per requesting key (serve, per process).
+	SettingAdminReadRate  = "admin_read_rate"
+	SettingAdminWriteRate = "admin_write_rate"
 )
 
 // Where a setting's effective value comes from.
@@ -47,8 +50,10 @@ var settings = map[string]setting{
 		}
 		return strconv.Itoa(n), nil
 	}},
-	SettingMaxExpiry:     {"none", normalizeOptionalDuration(SettingMaxExpiry)},
-	SettingDefaultExpiry: {"none", normalizeOptionalDuration(SettingDefaultExpiry)},
+	SettingMaxExpiry:      {"none", normalizeOptionalDuration(SettingMaxExpiry)},
+	SettingAdminReadRate:  {"1000/1m", normalizeRate(SettingAdminReadRate)},
+	SettingAdminWriteRate: {"100/1m", normalizeRate(SettingAdminWriteRate)},
+	SettingDefaultExpiry:  {"none", normalizeOptionalDuration(SettingDefaultExpiry)},
 	SettingKeyPrefix: {DefaultPrefix, func(v string) (string, error) {
 		if !ValidPrefix(v) {
 			return "", Errorf(EINVALID, "invalid value %s for %s: want 2-16 lower-case letters and digits, starting with a letter", Quote(v), SettingKeyPrefix)
@@ -71,6 +76,22 @@ func normalizeOptionalDuration(name string) func(string) (string, error) {
 		}
 		return FormatDuration(d), nil
 	}
+}
+
+func normalizeRate(name string) func(string) (string, error) {
+	return func(v string) (string, error) {
+		r, err := ParseRate("rate", v)
+		if err != nil {
+			return "", Errorf(EINVALID, "invalid value %s for %s: want N/DURATION, as in 1000/1m", Quote(v), name)
+		}
+		return r.String(), nil
+	}
+}
+
+// Rate is a rate setting's value.
+func (c TenantConfig) Rate(name string) Rate {
+	r, _ := ParseRate("rate", c.Get(name))
+	return r
 }
 
 // SettingNames lists the config names in order.

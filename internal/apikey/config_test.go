@@ -15,10 +15,12 @@ var allSettings = []string{
 	apikey.SettingMaxExpiry,
 	apikey.SettingDefaultExpiry,
 	apikey.SettingKeyPrefix,
+	apikey.SettingAdminReadRate,
+	apikey.SettingAdminWriteRate,
 }
 
 func TestSettingNames(t *testing.T) {
-	want := []string{"api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user"}
+	want := []string{"admin_read_rate", "admin_write_rate", "api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user"}
 	got := apikey.SettingNames()
 	if !slices.Equal(got, want) {
 		t.Fatalf("SettingNames() = %q, want %q", got, want)
@@ -257,6 +259,8 @@ func TestResolveConfigLayers(t *testing.T) {
 			"max_api_key_expiry": {"max_api_key_expiry", "P365D", apikey.SourceGlobal},
 			"default_expiry":     {"default_expiry", "none", apikey.SourceBuiltin},
 			"key_prefix":         {"key_prefix", "glob", apikey.SourceGlobal},
+			"admin_read_rate":    {"admin_read_rate", "1000/1m", apikey.SourceBuiltin},
+			"admin_write_rate":   {"admin_write_rate", "100/1m", apikey.SourceBuiltin},
 		}
 		got := values(c)
 		for name, w := range want {

@@ -34,7 +34,8 @@ func (s *Service) Verify(ctx context.Context, tenant, plaintext string) (*Key, t
 // Check is Verify without recording the use, for callers that record
 // uses themselves (the HTTP server coalesces them). It reads the store on
 // every call: no cache can serve a revoked key. The key it returns holds
-// its identity only (see Tx.KeyByHash).
+// its identity only (see Tx.KeyByHash); a known key that is rejected
+// (revoked, expired) comes back with the rejection, for usage counts.
 func (s *Service) Check(ctx context.Context, plaintext string) (*Key, time.Time, error) {
 	return s.check(ctx, "", plaintext)
 }
@@ -70,7 +71,9 @@ func (s *Service) check(ctx context.Context, tenant, plaintext string) (*Key, ti
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && ErrorCode(err) == EREJECTED && k != nil && (tenant == "" || k.TenantID == tenant) {
+		return k, now, err
+	} else if err != nil {
 		return nil, time.Time{}, err
 	}
 	return k, now, nil

@@ -28,6 +28,9 @@ type ServeOptions struct {
 	LogFormat string
 	LogLevel  slog.Level
 	Config    server.Config
+	// TrustedProxies and MaxFailed are the flags, parsed into Config.
+	TrustedProxies []string
+	MaxFailed      string
 }
 
 // NewCmdServe is serve: runF, when not nil, runs in place of serveRun.
@@ -42,6 +45,7 @@ tables:
   POST /v1/verify                        check a key sent in x-api-key or Authorization: Bearer
   GET, POST /v1/api-keys                 list keys (paged), create a key
   GET, PATCH, DELETE /v1/api-keys/ID     show, rename, revoke a key
+  GET /v1/api-keys/ID/usage              the key's verifications per hour, by outcome
   GET, PATCH /v1/api-keys/configs/T      read and change tenant T's policy
   GET /healthz, GET /metrics             health, Prometheus metrics
 
@@ -51,7 +55,16 @@ with the actor key:<admin key id>. Every request reads the database, so a
 revoked or expired key is refused at once. Last use is written at most once
 per key per --touch-interval, and at shutdown: SIGINT or SIGTERM lets the
 requests in flight finish, writes the pending last uses and exits 0 (a second
-signal stops at once). One log line per request goes to stderr, never a key.`,
+signal stops at once). One log line per request goes to stderr, never a key.
+
+Limits: a key's --rate-limit windows are kept in the database (GCRA), so
+every serve process on one database shares them exactly; its --uses are
+spent atomically; its --allow-ip list is checked against the client address,
+which is the peer's unless the peer is a --trusted-proxy (then the rightmost
+X-Forwarded-For hop that is not one). Failed verifications are throttled per
+client address (--max-failed-verifies) and the admin API per requesting key
+(config admin_read_rate, admin_write_rate); both are kept in memory, per
+process. Refusals are 429 with Retry-After and RateLimit-* headers.`,
 		Example: `  keyadm serve --db postgres://keyadm@db/keyadm --listen :8080
   curl -s -X POST -H "x-api-key: $KEY" http://127.0.0.1:8080/v1/verify`,
 		Args: args(0, 0, "no arguments"),
@@ -72,6 +85,9 @@ signal stops at once). One log line per request goes to stderr, never a key.`,
 					return usageErrorf("invalid --%s %s: must be longer than zero", name, d)
 				}
 			}
+			if err := opts.parseLimits(); err != nil {
+				return err
+			}
 			debug, err := f.boolSetting(keyDebug) // checked in init
 			if err != nil {
 				return err
@@ -89,6 +105,8 @@ signal stops at once). One log line per request goes to stderr, never a key.`,
 	fl.DurationVar(&opts.Config.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "longest time to answer a request")
 	fl.DurationVar(&opts.Config.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	fl.DurationVar(&opts.Config.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
+	fl.StringArrayVar(&opts.TrustedProxies, "trusted-proxy", nil, "proxy address or CIDR whose X-Forwarded-For is believed, repeatable (default none)")
+	fl.StringVar(&opts.MaxFailed, "max-failed-verifies", server.DefaultMaxFailedVerifies.String(), "failed verifications a client address may make, N/DURATION, before 429 (per process)")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "request log format on stderr: text or json")
 	return cmd
 }
@@ -146,4 +164,21 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		log.Info("signal received: a second one stops at once, without writing pending last uses")
 	}()
 	return server.New(opts.Config).Serve(ctx, ln)
+}
+
+// parseLimits reads the limit flags into Config.
+func (opts *ServeOptions) parseLimits() error {
+	for _, p := range opts.TrustedProxies {
+		prefix, err := apikey.ParsePrefix(p)
+		if err != nil {
+			return usageErrorf("invalid --trusted-proxy %s: want a CIDR such as 10.0.0.0/8, or one address", apikey.Quote(p))
+		}
+		opts.Config.TrustedProxies = append(opts.Config.TrustedProxies, prefix)
+	}
+	r, err := apikey.ParseRate("maxFailedVerifies", opts.MaxFailed)
+	if err != nil {
+		return err
+	}
+	opts.Config.MaxFailedVerifies = r
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 )
@@ -49,6 +50,9 @@ func (s *Server) authenticate(r *http.Request) (*apikey.Key, error) {
 	}
 	k, now, err := s.svc.Check(r.Context(), plaintext)
 	if err != nil {
+		if k != nil {
+			s.usage.record(k, now, apikey.ErrorReason(err))
+		}
 		return nil, err
 	}
 	s.uses.record(k.ID, now)
@@ -73,6 +77,10 @@ func (s *Server) admin(h adminHandler, params ...string) http.HandlerFunc {
 			s.fail(w, r, apikey.Errorf(codeForbidden, "key %s lacks the %s permission", k.ID, PermissionAdmin))
 			return
 		}
+		if err := s.adminLimited(w, r, k); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		q, err := queryParams(r, params...)
 		if err != nil {
 			s.fail(w, r, err)
@@ -93,7 +101,22 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	client := s.clientAddr(r)
+	if err := s.throttled(w, client); err != nil {
+		info(r).outcome = codeTooManyFailures
+		s.metrics.verified(codeTooManyFailures)
+		s.fail(w, r, err)
+		return
+	}
 	k, err := s.authenticate(r)
+	var adm *apikey.Admission
+	if err == nil {
+		adm, err = s.svc.Admit(r.Context(), k, apikey.AdmitOptions{Client: client, Rates: true})
+		setRateHeaders(w, adm.Rates)
+		if apikey.ErrorReason(err) == apikey.ReasonUsageExceeded && adm.RefillsAt != nil {
+			w.Header().Set("Retry-After", seconds(time.Until(*adm.RefillsAt)))
+		}
+	}
 	outcome := outcomeValid
 	switch apikey.ErrorCode(err) {
 	case "":
@@ -104,9 +127,15 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	info(r).outcome = outcome
 	s.metrics.verified(outcome)
+	if k != nil && outcome != outcomeError {
+		s.usage.record(k, time.Now(), outcome)
+	}
 	if err != nil {
+		if status, _ := describe(err); status == http.StatusUnauthorized {
+			s.failed(client)
+		}
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newIdentity(k))
+	writeJSON(w, http.StatusOK, newVerifyAnswer(k, adm))
 }

@@ -34,16 +34,16 @@ func TestConfigAPI(t *testing.T) {
 		var members map[string]any
 		r := h.do("GET", "/v1/api-keys/configs/acme", withKey(admin))
 		r.want(t, http.StatusOK, &doc)
-		if r.want(t, http.StatusOK, &members); len(members) != 7 {
+		if r.want(t, http.StatusOK, &members); len(members) != 9 {
 			t.Fatalf("config members: %v", members)
 		}
-		if !strings.HasPrefix(r.body, `{"tenantId":"acme","api_keys_enabled":"true",`) || !strings.Contains(r.body, `"key_prefix":"qapi","max_api_key_expiry"`) {
+		if !strings.HasPrefix(r.body, `{"tenantId":"acme","admin_read_rate":"1000/1m","admin_write_rate":"100/1m","api_keys_enabled":"true",`) || !strings.Contains(r.body, `"key_prefix":"qapi","max_api_key_expiry"`) {
 			t.Fatalf("members not in order (tenantId, settings by name, sources): %s", r.body)
 		}
 		want := configDoc{TenantID: "acme", APIKeysEnabled: "true", MaxKeysPerUser: "0", MaxAPIKeyExpiry: "P365D",
 			DefaultExpiry: "none", KeyPrefix: "qapi", Sources: map[string]string{
 				"api_keys_enabled": "default", "max_keys_per_user": "default", "max_api_key_expiry": "global",
-				"default_expiry": "default", "key_prefix": "default"}}
+				"default_expiry": "default", "key_prefix": "default", "admin_read_rate": "default", "admin_write_rate": "default"}}
 		if !reflect.DeepEqual(doc, want) {
 			t.Fatalf("config %+v\nwant %+v", doc, want)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
@@ -45,6 +46,11 @@ type Config struct {
 	// ShutdownTimeout is how long in-flight requests may take to finish
 	// once shutdown has begun.
 	ShutdownTimeout time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// MaxFailedVerifies is each client address's budget of failed
+	// verifications (zero: DefaultMaxFailedVerifies), per process.
+	MaxFailedVerifies apikey.Rate
 }
 
 // Server answers the verification and admin API.
@@ -53,8 +59,11 @@ type Server struct {
 	svc     *apikey.Service
 	log     *slog.Logger
 	uses    *lastUse
+	usage   *usageCounts
 	metrics *metrics
-	handler http.Handler
+	// failures and adminRates are in-memory limits, per process.
+	failures, adminRates memLimiter
+	handler              http.Handler
 }
 
 // New builds a server on cfg.Service.
@@ -70,6 +79,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Log}
 	s.uses = &lastUse{write: cfg.Service.Touch, log: cfg.Log}
+	s.usage = &usageCounts{write: cfg.Service.RecordUsage, log: cfg.Log}
 	s.metrics = newMetrics(s.uses.size)
 	s.uses.written = func(n int) { s.metrics.lastUses("ok", n) }
 	s.uses.failed = func(n int) { s.metrics.lastUses("error", n) }
@@ -93,6 +103,7 @@ func (s *Server) routes() *http.ServeMux {
 		http.MethodGet:  s.admin(s.listKeys, listQuery...),
 		http.MethodPost: s.admin(s.createKey),
 	})
+	mux.Handle("/v1/api-keys/{id}/{sub}", methods{http.MethodGet: s.admin(s.keySub, "since")})
 	mux.Handle("/v1/api-keys/{id}", methods{
 		http.MethodGet:    s.admin(s.getKey),
 		http.MethodPatch:  s.admin(s.patchKey),
@@ -149,6 +160,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(flushed)
 		s.uses.run(flushCtx, s.cfg.TouchInterval)
 	}()
+	usageFlushed := make(chan struct{})
+	go func() {
+		defer close(usageFlushed)
+		s.usage.run(flushCtx, s.cfg.TouchInterval)
+	}()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String())
@@ -170,6 +186,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopFlushing()
 	<-flushed
+	<-usageFlushed
 	fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
 	n := s.uses.size()
@@ -178,6 +195,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = errors.Join(err, ferr)
 	} else {
 		s.log.Info("last uses written", "keys", n)
+	}
+	if uerr := s.usage.flush(fctx); uerr != nil {
+		s.log.Error("cannot record usage counts at shutdown", "err", uerr)
+		err = errors.Join(err, uerr)
 	}
 	return err
 }
