@@ -8,7 +8,7 @@ DATE        ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS     := -s -w -X $(PKG)/internal/cli.version=$(VERSION) -X $(PKG)/internal/cli.commit=$(COMMIT) -X $(PKG)/internal/cli.date=$(DATE)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test lint stress bench bench-tools bench-serve docs readme release-snapshot release-check clean
+.PHONY: all build test lint stress bench bench-tools bench-serve cluster-up cluster-down docs readme release-snapshot release-check clean
 
 all: build
 
@@ -49,17 +49,31 @@ bench-tools:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; fi
 
-## bench: benchmarks at 10k, 100k and 1M keys, each beside its floor
-## measured in the same run (BENCHMARKS.md); PostgreSQL too when
+## bench: benchmarks at 10k, 100k and 1M keys: whole processes and verify
+## beside their floors measured in the same run (internal/bench), then the
+## store suite's benchmarks on each engine (storetest, BenchmarkConformance)
+## (BENCHMARKS.md); PostgreSQL too when
 ## KEYADM_TEST_POSTGRES is set. KEYADM_BENCH_MAX=100000 makes a quick run.
 bench: build bench-tools
-	KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./internal/bench/ | tee bench.out
+	{ KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./internal/bench/ && \
+	  $(GO) test -run '^$$' -bench Conformance -benchtime 2s -timeout 60m ./internal/store/sqlite/ ./internal/store/postgres/; } | tee bench.out
 
 ## bench-serve: POST /v1/verify under load with 100k keys: keyadm serve, a
 ## trivial net/http server and the load generator as three processes
 ## (BENCHMARKS.md); PostgreSQL too when KEYADM_TEST_POSTGRES is set
 bench-serve: build bench-tools
 	KEYADM_BENCH_SERVE=1 KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run TestServe -v -count=1 -timeout 30m ./internal/bench/ | tee bench-serve.out
+
+## cluster-up: a PostgreSQL primary (127.0.0.1:25432), a streaming hot standby
+## (25433, synchronous with remote_apply unless SYNC=0) and pgbouncer in
+## transaction mode (26432, installed with apt-get when missing), apart from
+## the server on 5432; prints the KEYADM_TEST_* URLs (docs/scaling.md)
+cluster-up:
+	@./.ci/cluster up
+
+## cluster-down: stop the cluster and remove its folder
+cluster-down:
+	@./.ci/cluster down
 
 ## docs: the markdown command reference (docs/cli, committed; a test checks it)
 ## and man pages (dist/man), from the command tree

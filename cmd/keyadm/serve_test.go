@@ -36,8 +36,14 @@ func (s *serveProc) log() string {
 // says where it listens.
 func startServe(t *testing.T, db string, args ...string) *serveProc {
 	t.Helper()
+	return startServeEnv(t, nil, db, args...)
+}
+
+// startServeEnv is startServe with more environment variables.
+func startServeEnv(t *testing.T, env []string, db string, args ...string) *serveProc {
+	t.Helper()
 	cmd := exec.Command("keyadm", append([]string{"--db", db, "serve", "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+os.TempDir())
+	cmd.Env = append(append(os.Environ(), "HOME="+os.TempDir()), env...)
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

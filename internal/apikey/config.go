@@ -17,6 +17,9 @@ const (
 	// The admin API's rate limits per requesting key (serve, per process).
 	SettingAdminReadRate  = "admin_read_rate"
 	SettingAdminWriteRate = "admin_write_rate"
+	// SettingExternalClientExpiry is the seed's SCIM key expiry: the
+	// default and the maximum expiry of externalClient keys.
+	SettingExternalClientExpiry = "scim_externalClient_expiry"
 )
 
 // Where a setting's effective value comes from.
@@ -50,10 +53,11 @@ var settings = map[string]setting{
 		}
 		return strconv.Itoa(n), nil
 	}},
-	SettingMaxExpiry:      {"none", normalizeOptionalDuration(SettingMaxExpiry)},
-	SettingAdminReadRate:  {"1000/1m", normalizeRate(SettingAdminReadRate)},
-	SettingAdminWriteRate: {"100/1m", normalizeRate(SettingAdminWriteRate)},
-	SettingDefaultExpiry:  {"none", normalizeOptionalDuration(SettingDefaultExpiry)},
+	SettingMaxExpiry:            {"none", normalizeOptionalDuration(SettingMaxExpiry)},
+	SettingDefaultExpiry:        {"none", normalizeOptionalDuration(SettingDefaultExpiry)},
+	SettingExternalClientExpiry: {"P365D", normalizeOptionalDuration(SettingExternalClientExpiry)},
+	SettingAdminReadRate:        {"1000/1m", normalizeRate(SettingAdminReadRate)},
+	SettingAdminWriteRate:       {"100/1m", normalizeRate(SettingAdminWriteRate)},
 	SettingKeyPrefix: {DefaultPrefix, func(v string) (string, error) {
 		if !ValidPrefix(v) {
 			return "", Errorf(EINVALID, "invalid value %s for %s: want 2-16 lower-case letters and digits, starting with a letter", Quote(v), SettingKeyPrefix)

@@ -64,10 +64,17 @@ func checkSetting(t *testing.T, name, value string) {
 		if n, err := strconv.Atoi(v); err != nil || n != cfg.MaxKeysPerUser() || n < 0 || n > apikey.MaxKeysLimit {
 			t.Fatalf("%s = %q reads as %d", name, v, cfg.MaxKeysPerUser())
 		}
-	case apikey.SettingMaxExpiry, apikey.SettingDefaultExpiry:
+	case apikey.SettingMaxExpiry, apikey.SettingDefaultExpiry, apikey.SettingExternalClientExpiry:
 		d := cfg.MaxExpiry()
-		if name == apikey.SettingDefaultExpiry {
+		switch name {
+		case apikey.SettingDefaultExpiry:
 			d = cfg.DefaultExpiry()
+		case apikey.SettingExternalClientExpiry:
+			// It stands for both for externalClient keys.
+			ext := cfg.ForSubType(apikey.SubTypeExternalClient)
+			if d = ext.MaxExpiry(); ext.DefaultExpiry() != d {
+				t.Fatalf("%s = %q: default %v, max %v", name, v, ext.DefaultExpiry(), d)
+			}
 		}
 		if (v == "none") != (d == 0) || d < 0 || d > apikey.MaxDuration {
 			t.Fatalf("%s = %q reads as %v", name, v, d)

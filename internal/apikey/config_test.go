@@ -15,12 +15,13 @@ var allSettings = []string{
 	apikey.SettingMaxExpiry,
 	apikey.SettingDefaultExpiry,
 	apikey.SettingKeyPrefix,
+	apikey.SettingExternalClientExpiry,
 	apikey.SettingAdminReadRate,
 	apikey.SettingAdminWriteRate,
 }
 
 func TestSettingNames(t *testing.T) {
-	want := []string{"admin_read_rate", "admin_write_rate", "api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user"}
+	want := []string{"admin_read_rate", "admin_write_rate", "api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "scim_externalClient_expiry"}
 	got := apikey.SettingNames()
 	if !slices.Equal(got, want) {
 		t.Fatalf("SettingNames() = %q, want %q", got, want)
@@ -241,52 +242,63 @@ func TestResolveConfigBuiltins(t *testing.T) {
 	}
 }
 
-func TestResolveConfigLayers(t *testing.T) {
-	global := map[string]string{
+// layers are global settings and a tenant's own, overlapping on max_keys_per_user.
+func layers() (global, own map[string]string) {
+	global = map[string]string{
 		apikey.SettingMaxKeys:   "10",
 		apikey.SettingMaxExpiry: "P365D",
 		apikey.SettingKeyPrefix: "glob",
 	}
-	own := map[string]string{
+	own = map[string]string{
 		apikey.SettingMaxKeys:     "3",
 		apikey.SettingKeysEnabled: "false",
 	}
-	t.Run("tenant", func(t *testing.T) {
-		c := apikey.ResolveConfig("acme", global, own)
-		want := map[string]apikey.SettingValue{
-			"api_keys_enabled":   {"api_keys_enabled", "false", apikey.SourceTenant},
-			"max_keys_per_user":  {"max_keys_per_user", "3", apikey.SourceTenant},
-			"max_api_key_expiry": {"max_api_key_expiry", "P365D", apikey.SourceGlobal},
-			"default_expiry":     {"default_expiry", "none", apikey.SourceBuiltin},
-			"key_prefix":         {"key_prefix", "glob", apikey.SourceGlobal},
-			"admin_read_rate":    {"admin_read_rate", "1000/1m", apikey.SourceBuiltin},
-			"admin_write_rate":   {"admin_write_rate", "100/1m", apikey.SourceBuiltin},
+	return global, own
+}
+
+// TestResolveConfigTenant: a tenant's value wins over the global one, which
+// wins over the built-in default, and the accessors read the winners.
+func TestResolveConfigTenant(t *testing.T) {
+	global, own := layers()
+	c := apikey.ResolveConfig("acme", global, own)
+	want := map[string]apikey.SettingValue{
+		"api_keys_enabled":           {"api_keys_enabled", "false", apikey.SourceTenant},
+		"max_keys_per_user":          {"max_keys_per_user", "3", apikey.SourceTenant},
+		"max_api_key_expiry":         {"max_api_key_expiry", "P365D", apikey.SourceGlobal},
+		"default_expiry":             {"default_expiry", "none", apikey.SourceBuiltin},
+		"key_prefix":                 {"key_prefix", "glob", apikey.SourceGlobal},
+		"scim_externalClient_expiry": {"scim_externalClient_expiry", "P365D", apikey.SourceBuiltin},
+		"admin_read_rate":            {"admin_read_rate", "1000/1m", apikey.SourceBuiltin},
+		"admin_write_rate":           {"admin_write_rate", "100/1m", apikey.SourceBuiltin},
+	}
+	got := values(c)
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s = %+v, want %+v", name, got[name], w)
 		}
-		got := values(c)
-		for name, w := range want {
-			if got[name] != w {
-				t.Errorf("%s = %+v, want %+v", name, got[name], w)
-			}
-		}
-		if len(c.Values) != len(want) {
-			t.Errorf("%d values, want %d", len(c.Values), len(want))
-		}
-		if c.KeysEnabled() {
-			t.Error("KeysEnabled() = true, want false")
-		}
-		if n := c.MaxKeysPerUser(); n != 3 {
-			t.Errorf("MaxKeysPerUser() = %d, want 3", n)
-		}
-		if d := c.MaxExpiry(); d != 365*24*time.Hour {
-			t.Errorf("MaxExpiry() = %v, want 365 days", d)
-		}
-		if d := c.DefaultExpiry(); d != 0 {
-			t.Errorf("DefaultExpiry() = %v, want 0", d)
-		}
-		if p := c.KeyPrefix(); p != "glob" {
-			t.Errorf("KeyPrefix() = %q, want glob", p)
-		}
-	})
+	}
+	if len(c.Values) != len(want) {
+		t.Errorf("%d values, want %d", len(c.Values), len(want))
+	}
+	if c.KeysEnabled() {
+		t.Error("KeysEnabled() = true, want false")
+	}
+	if n := c.MaxKeysPerUser(); n != 3 {
+		t.Errorf("MaxKeysPerUser() = %d, want 3", n)
+	}
+	if d := c.MaxExpiry(); d != 365*24*time.Hour {
+		t.Errorf("MaxExpiry() = %v, want 365 days", d)
+	}
+	if d := c.DefaultExpiry(); d != 0 {
+		t.Errorf("DefaultExpiry() = %v, want 0", d)
+	}
+	if p := c.KeyPrefix(); p != "glob" {
+		t.Errorf("KeyPrefix() = %q, want glob", p)
+	}
+}
+
+func TestResolveConfigLayers(t *testing.T) {
+	global, own := layers()
 	t.Run("global ignores the tenant map", func(t *testing.T) {
 		c := apikey.ResolveConfig("", global, own)
 		got := values(c)

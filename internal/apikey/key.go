@@ -169,7 +169,7 @@ func RedactSecrets(s string) string {
 		if !ok {
 			body = m
 		}
-		if !mixed(body) {
+		if !mixed(body) || m == settingWord {
 			return m
 		}
 		if ok {
@@ -178,6 +178,10 @@ func RedactSecrets(s string) string {
 		return "[redacted]"
 	})
 }
+
+// settingWord is the one setting name (the seed's) whose mixed case would
+// read as a secret.
+var settingWord = strings.TrimSuffix(SettingExternalClientExpiry, "_expiry")
 
 // hasLongRun tells whether s holds a run that secretLikeRE could match: 12
 // base62 characters after "_", or 24 anywhere.

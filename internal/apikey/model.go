@@ -49,6 +49,9 @@ type Key struct {
 	LastUsedAt   *time.Time
 	Metadata     map[string]string
 	RotatedFrom  *string
+	// SubType is the seed's subject type: SubTypeUser or
+	// SubTypeExternalClient (a SCIM client's key).
+	SubType string
 	Limits
 }
 

@@ -64,13 +64,6 @@ func ownerLabel(owner *string) string {
 	return "owner " + *owner
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 func optional(s string) *string {
 	if s == "" {
 		return nil

@@ -19,6 +19,11 @@ func (s *Service) Events(ctx context.Context, q EventQuery, fn func(*AuditEvent)
 	if err := ValidateAction(q.Action); err != nil {
 		return err
 	}
+	if q.KeyID != "" {
+		if err := ValidateKeyID(q.KeyID); err != nil {
+			return err
+		}
+	}
 	return s.Store.View(ctx, func(tx Tx) error { return tx.EachEvent(q, fn) })
 }
 

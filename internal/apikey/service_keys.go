@@ -28,7 +28,9 @@ type CreateInput struct {
 	Expiry      Expiry
 	Metadata    map[string]string
 	Limits      LimitsInput
-	Actor       string
+	// SubType is SubTypeUser (the default) or SubTypeExternalClient.
+	SubType string
+	Actor   string
 }
 
 // Validate checks the input without touching a store.
@@ -73,6 +75,9 @@ func (in *CreateInput) Validate() error {
 	if err := positive("expiresIn", in.Expiry.In); err != nil {
 		return err
 	}
+	if in.SubType, err = ParseSubType(in.SubType); err != nil {
+		return err
+	}
 	return ValidateMetadata(in.Metadata)
 }
 
@@ -110,6 +115,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 			Permissions: in.Permissions,
 			CreatedBy:   in.Actor,
 			Metadata:    in.Metadata,
+			SubType:     in.SubType,
 		}
 		details := map[string]any{}
 		in.Limits.apply(k, tx.Now(), func(field string, _, new any) { details[field] = new })
@@ -145,8 +151,8 @@ func checkQuota(tx Tx, cfg TenantConfig, tenant string, owner *string) error {
 		return err
 	}
 	if n >= max {
-		return Errorf(EPOLICY, "%s already %s %d active %s in tenant %q (max_keys_per_user=%d); revoke one first",
-			ownerLabel(owner), map[bool]string{true: "have", false: "has"}[owner == nil], n, plural(n, "key", "keys"), tenant, max)
+		return Errorf(EPOLICY, "%s already %s %s in tenant %q (max_keys_per_user=%d); revoke one first",
+			ownerLabel(owner), map[bool]string{true: "have", false: "has"}[owner == nil], Count(n, "active key"), tenant, max)
 	}
 	return nil
 }
@@ -156,7 +162,7 @@ func checkQuota(tx Tx, cfg TenantConfig, tenant string, owner *string) error {
 // event with details plus the key's name, permissions and expiry.
 func (s *Service) insertNew(tx Tx, cfg TenantConfig, k *Key, req Expiry, details map[string]any) (*Created, error) {
 	now := tx.Now()
-	expires, err := newKeyExpiry(cfg, req, now)
+	expires, err := newKeyExpiry(cfg.ForSubType(k.SubType), req, now)
 	if err != nil {
 		return nil, err
 	}

@@ -72,8 +72,12 @@ func (in *ListInput) query(now time.Time) (ListQuery, error) {
 	return ListQuery{Filter: f, Sort: in.Sort, After: in.After, Before: in.Before, Limit: in.Limit, Now: now}, nil
 }
 
-// List returns one page of keys.
+// List returns one page of keys; the input is checked before the store is
+// touched.
 func (s *Service) List(ctx context.Context, in ListInput) (*Page, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
 	p := &Page{}
 	err := s.Store.View(ctx, func(tx Tx) error {
 		p.Now = tx.Now()
@@ -104,8 +108,12 @@ func (s *Service) List(ctx context.Context, in ListInput) (*Page, error) {
 	return p, err
 }
 
-// Each streams every key the input selects, for exports of any size.
+// Each streams every key the input selects, for exports of any size; the
+// input is checked before the store is touched.
 func (s *Service) Each(ctx context.Context, in ListInput, fn func(k *Key, now time.Time) error) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
 	return s.Store.View(ctx, func(tx Tx) error {
 		now := tx.Now()
 		q, err := in.query(now)

@@ -54,6 +54,7 @@ func (s *Service) Rotate(ctx context.Context, tenant, id string, grace time.Dura
 			TenantID: old.TenantID, TeamID: old.TeamID, OwnerID: old.OwnerID,
 			Name: old.Name, Description: old.Description, Permissions: old.Permissions,
 			CreatedBy: actor, Metadata: old.Metadata, RotatedFrom: &oldID,
+			SubType: old.SubType,
 		}, req, map[string]any{"rotatedFrom": oldID})
 		if err != nil {
 			return err

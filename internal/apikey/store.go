@@ -70,6 +70,10 @@ const (
 	SortStatus   SortField = "status"
 	SortLastUsed SortField = "lastUsed"
 	SortExpires  SortField = "expires"
+	// The seed's other orders, which the HTTP API offers.
+	SortOwner       SortField = "sub"
+	SortCreatedBy   SortField = "createdByUser"
+	SortDescription SortField = "description"
 	// SortUses orders by verifications passed (Limits.UseCount).
 	SortUses SortField = "uses"
 )
@@ -110,7 +114,9 @@ type KeyFilter struct {
 	TenantID string
 	TeamID   string
 	OwnerID  string
-	Status   Status
+	// CreatedBy selects the keys one actor created.
+	CreatedBy string
+	Status    Status
 	// UnusedSince selects keys last used before it, or never used and
 	// created before it.
 	UnusedSince *time.Time

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/keyadm/keyadm/internal/store/storetest"
 )
 
 // keyadmBin is the built binary (`make bench` passes it); process
@@ -52,7 +54,7 @@ func BenchmarkColdStart(b *testing.B) {
 func BenchmarkListProcess(b *testing.B) {
 	bin := keyadmBin(b)
 	for _, engine := range engines() {
-		for _, n := range sizes() {
+		for _, n := range storetest.BenchSizes() {
 			s := analysed(b, engine, n)
 			var url, shell string
 			var shellArgs []string
@@ -84,7 +86,7 @@ func BenchmarkListProcess(b *testing.B) {
 func BenchmarkExport(b *testing.B) {
 	bin := keyadmBin(b)
 	for _, engine := range engines() {
-		for _, n := range sizes() {
+		for _, n := range storetest.BenchSizes() {
 			s := analysed(b, engine, n)
 			for name, args := range map[string][]string{
 				"list-csv":   {"list", "--all", "-o", "csv"},
@@ -125,7 +127,7 @@ func BenchmarkSeedFloor(b *testing.B) {
 	if _, err := exec.LookPath("sqlite3"); err != nil {
 		b.Skip("sqlite3 not installed")
 	}
-	for _, n := range sizes() {
+	for _, n := range storetest.BenchSizes() {
 		b.Run(fmt.Sprintf("sqlite/%d", n), func(b *testing.B) {
 			sqlFile := filepath.Join(tmpDir, fmt.Sprintf("seed-floor-%d.sql", n))
 			writeSeedSQL(b, sqlFile, n)
@@ -183,7 +185,7 @@ func writeSeedSQL(b *testing.B, name string, n int) {
 			revoked = strconv.FormatInt(now, 10)
 		}
 		fmt.Fprintf(w, "('%s','tenant-%03d',NULL,NULL,'seed-%d',NULL,'[\"read\"]','qapi_seed',X'%x',%d,'seed',%d,NULL,%s,NULL,NULL,%s,'{}',NULL)",
-			uuid.Must(uuid.NewV7()).String(), i%Tenants, i, hash, created, created, revoked, used)
+			uuid.Must(uuid.NewV7()).String(), i%storetest.BenchTenants, i, hash, created, created, revoked, used)
 	}
 	w.WriteString(";\nCOMMIT;\n")
 	if err := w.Flush(); err != nil {

@@ -42,11 +42,6 @@ newest first. Events of deleted keys stay. Actions: ` + strings.Join(apikey.Acti
 			if opts.Since, err = durationFlag(cmd.Flags(), "since"); err != nil {
 				return err
 			}
-			if q.KeyID != "" {
-				if err := apikey.ValidateKeyID(q.KeyID); err != nil {
-					return err
-				}
-			}
 			if q.Limit < 0 {
 				return apikey.Errorf(apikey.EINVALID, "invalid --limit %d: must be 0 (no limit) or more", q.Limit)
 			}
@@ -63,8 +58,8 @@ newest first. Events of deleted keys stay. Actions: ` + strings.Join(apikey.Acti
 	return cmd
 }
 
-// auditRun streams the events; the Service checks the action before it
-// opens the database.
+// auditRun streams the events; the Service checks the action and the key
+// id before it opens the database.
 func auditRun(ctx context.Context, opts *AuditOptions) error {
 	q := opts.Query
 	now := opts.Now()
@@ -91,7 +86,7 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 		return err
 	}
 	if more {
-		opts.IO.Notice(fmt.Sprintf("Showing the newest %s; more match: raise --limit, or --limit 0 for all.", count(limit, "event")))
+		opts.IO.Notice(fmt.Sprintf("Showing the newest %s; more match: raise --limit, or --limit 0 for all.", apikey.Count(limit, "event")))
 	} else if list.Count() == 0 && opts.Printer.Format == output.Table && !opts.Printer.Quiet {
 		opts.IO.Notice("No events found.")
 	}

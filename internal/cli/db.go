@@ -14,11 +14,11 @@ import (
 func newDBCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "db",
-		Short: "Schema version and migrations",
+		Short: "Schema version, migrations, and copying a store between databases",
 		Long: `Every command applies pending schema migrations itself, under a lock, so two
 processes starting at once are safe. These commands show and apply them explicitly.`,
 	}
-	cmd.AddCommand(NewCmdDBStatus(f, nil), NewCmdDBMigrate(f, nil))
+	cmd.AddCommand(NewCmdDBStatus(f, nil), NewCmdDBMigrate(f, nil), NewCmdDBCopy(f, nil))
 	return cmd
 }
 

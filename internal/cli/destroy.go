@@ -184,7 +184,7 @@ func sweepRun(ctx context.Context, opts *RevokeOptions) error {
 		scope = "tenant " + in.TenantID
 	}
 	what := func(n int) string {
-		return fmt.Sprintf("%s unused for %s in %s", count(n, "active key"), apikey.FormatDuration(in.UnusedFor), scope)
+		return fmt.Sprintf("%s unused for %s in %s", apikey.Count(n, "active key"), apikey.FormatDuration(in.UnusedFor), scope)
 	}
 	if opts.DryRun {
 		list := output.NewList(p, output.KeyList)
@@ -229,7 +229,7 @@ func sweepRun(ctx context.Context, opts *RevokeOptions) error {
 		return apikey.Errorf(apikey.EUNAVAILABLE, "interrupted: revoked %s; every batch is either done or untouched, so run it again to finish", what(n))
 	}
 	if err != nil {
-		return fmt.Errorf("revoked %s, then: %w", count(n, "key"), err)
+		return fmt.Errorf("revoked %s, then: %w", apikey.Count(n, "key"), err)
 	}
 	if p.Format == output.Table && !p.Quiet {
 		fmt.Fprintf(opts.IO.Out, "Revoked %s.\n", what(n))

@@ -68,9 +68,6 @@ csv and show keep every value whole.`,
 			case in.Limit < 1:
 				return apikey.Errorf(apikey.EINVALID, "invalid --limit %d: must be 1 or more (or --all)", in.Limit)
 			}
-			if err := in.Validate(); err != nil {
-				return err
-			}
 			return runWith(cmd.Context(), opts, runF, listRun)
 		},
 	}
@@ -120,7 +117,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		if opts.Input.Before != "" {
 			opts.IO.Notice(fmt.Sprintf("More keys before these: add --before %s for the previous page.", page.Keys[0].ID))
 		} else {
-			opts.IO.Notice(fmt.Sprintf("Showing %s; more follow: add --after %s for the next page, or --all.", count(len(page.Keys), "key"), page.Keys[len(page.Keys)-1].ID))
+			opts.IO.Notice(fmt.Sprintf("Showing %s; more follow: add --after %s for the next page, or --all.", apikey.Count(len(page.Keys), "key"), page.Keys[len(page.Keys)-1].ID))
 		}
 	} else if len(page.Keys) == 0 && opts.Printer.Format == output.Table && !opts.Printer.Quiet {
 		opts.IO.Notice("No keys found.")

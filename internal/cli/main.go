@@ -92,7 +92,7 @@ func Main(f *Factory, args []string) (code int) {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(f.IO.ErrOut, "keyadm: "+oneLine(apikey.RedactSecrets(message(err))))
+	fmt.Fprintln(f.IO.ErrOut, "keyadm: "+apikey.OneLine(apikey.RedactSecrets(message(err))))
 	return ExitCode(err)
 }
 

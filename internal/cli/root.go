@@ -219,7 +219,7 @@ func (f *Factory) readConfigFile(cmd *cobra.Command) error {
 	}
 	if _, err := os.Stat(path); err != nil {
 		if explicit {
-			return apikey.Errorf(apikey.EINVALID, "cannot read config file %s: %v", path, pathError(err))
+			return apikey.Errorf(apikey.EINVALID, "cannot read config file %s: %v", path, apikey.Pathless(err))
 		}
 		return nil
 	}
@@ -227,7 +227,7 @@ func (f *Factory) readConfigFile(cmd *cobra.Command) error {
 	f.v.SetConfigFile(path)
 	f.v.SetConfigType("yaml")
 	if err := f.v.ReadInConfig(); err != nil {
-		return apikey.Errorf(apikey.EINVALID, "invalid config file %s: %s", path, oneLine(err.Error()))
+		return apikey.Errorf(apikey.EINVALID, "invalid config file %s: %s", path, apikey.OneLine(err.Error()))
 	}
 	for _, k := range f.v.AllKeys() {
 		switch k {
@@ -456,24 +456,4 @@ func parsedFlag[T any](flags *pflag.FlagSet, name string, parse func(string) (T,
 		return nil, apikey.Errorf(apikey.EINVALID, "--%s: %s", name, apikey.ErrorMessage(err))
 	}
 	return &v, nil
-}
-
-func pathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// count says how many of a noun: "1 key", "3 keys".
-func count(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/server"
+	"github.com/keyadm/keyadm/internal/store"
 )
 
 // DefaultListen is where serve listens without --listen: loopback only,
@@ -28,6 +29,11 @@ type ServeOptions struct {
 	LogFormat string
 	LogLevel  slog.Level
 	Config    server.Config
+	// ReadDB is a PostgreSQL hot standby of --db that verify and admin
+	// reads go to (--read-db, KEYADM_READ_DB); ReadAsync says what to do
+	// while it is not synchronous.
+	ReadDB    string
+	ReadAsync store.AsyncMode
 	// TrustedProxies and MaxFailed are the flags, parsed into Config.
 	TrustedProxies []string
 	MaxFailed      string
@@ -36,6 +42,7 @@ type ServeOptions struct {
 // NewCmdServe is serve: runF, when not nil, runs in place of serveRun.
 func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
 	opts := &ServeOptions{}
+	var readAsync string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve key verification and the tenant admin API over HTTP",
@@ -57,6 +64,16 @@ per key per --touch-interval, and at shutdown: SIGINT or SIGTERM lets the
 requests in flight finish, writes the pending last uses and exits 0 (a second
 signal stops at once). One log line per request goes to stderr, never a key.
 
+With --read-db, a PostgreSQL hot standby of --db, verify and admin reads go
+to the standby and every write (last use, admin changes) to --db. A revoke
+is seen on the next request only when the standby is synchronous and the
+primary has synchronous_commit = remote_apply; serve checks this at start
+and every --replication-check-interval (the role needs pg_monitor to see
+pg_stat_replication), and reports the replay lag as the gauge
+keyadm_replication_replay_lag_seconds. While it does not hold,
+--read-db-async decides: refuse to start (default), read from the primary
+meanwhile, or allow reading the lagging standby. See docs/scaling.md.
+
 Limits: a key's --rate-limit windows are kept in the database (GCRA), so
 every serve process on one database shares them exactly; its --uses are
 spent atomically; its --allow-ip list is checked against the client address,
@@ -68,7 +85,7 @@ process. Refusals are 429 with Retry-After and RateLimit-* headers.`,
 		Example: `  keyadm serve --db postgres://keyadm@db/keyadm --listen :8080
   curl -s -X POST -H "x-api-key: $KEY" http://127.0.0.1:8080/v1/verify`,
 		Args: args(0, 0, "no arguments"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			opts.Env = f.env(true, true)
 			if err := checkListen(opts.Listen); err != nil {
 				return usageErrorf("invalid --listen %s: %s", apikey.Quote(opts.Listen), err)
@@ -76,9 +93,16 @@ process. Refusals are 429 with Retry-After and RateLimit-* headers.`,
 			if opts.LogFormat != "text" && opts.LogFormat != "json" {
 				return usageErrorf("invalid --log-format %s: want text or json", apikey.Quote(opts.LogFormat))
 			}
+			if !cmd.Flags().Changed("read-db") && f.v != nil {
+				opts.ReadDB = f.v.GetString("read-db") // KEYADM_READ_DB
+			}
+			if opts.ReadAsync, err = store.ParseAsyncMode(readAsync); err != nil {
+				return err
+			}
 			c := &opts.Config
 			for name, d := range map[string]time.Duration{
-				"touch-interval": c.TouchInterval, "read-timeout": c.ReadTimeout, "write-timeout": c.WriteTimeout,
+				"replication-check-interval": c.ReplicationInterval,
+				"touch-interval":             c.TouchInterval, "read-timeout": c.ReadTimeout, "write-timeout": c.WriteTimeout,
 				"idle-timeout": c.IdleTimeout, "shutdown-timeout": c.ShutdownTimeout,
 			} {
 				if d <= 0 {
@@ -108,6 +132,9 @@ process. Refusals are 429 with Retry-After and RateLimit-* headers.`,
 	fl.StringArrayVar(&opts.TrustedProxies, "trusted-proxy", nil, "proxy address or CIDR whose X-Forwarded-For is believed, repeatable (default none)")
 	fl.StringVar(&opts.MaxFailed, "max-failed-verifies", server.DefaultMaxFailedVerifies.String(), "failed verifications a client address may make, N/DURATION, before 429 (per process)")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "request log format on stderr: text or json")
+	fl.StringVar(&opts.ReadDB, "read-db", "", "a PostgreSQL hot standby of --db for verify and admin reads; writes go to --db (env KEYADM_READ_DB)")
+	fl.StringVar(&readAsync, "read-db-async", string(store.AsyncRefuse), "while --read-db is not a synchronous standby with remote_apply: refuse (to start), primary (read --db meanwhile) or allow (read the lagging standby)")
+	fl.DurationVar(&opts.Config.ReplicationInterval, "replication-check-interval", server.DefaultReplicationInterval, "how often --read-db's replication is checked")
 	return cmd
 }
 
@@ -139,6 +166,15 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	var st apikey.Store = db
+	if opts.ReadDB != "" {
+		routed, err := openReadDB(ctx, opts, db)
+		if err != nil {
+			return err
+		}
+		defer routed.Close()
+		st = routed
+	}
 	hopts := &slog.HandlerOptions{Level: opts.LogLevel}
 	var h slog.Handler = slog.NewTextHandler(opts.IO.ErrOut, hopts)
 	if opts.LogFormat == "json" {
@@ -154,7 +190,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		log.Warn("serving plain HTTP beyond this machine: keys cross the network in clear unless a TLS proxy fronts keyadm", "addr", addr.String())
 	}
 	log.Info("keyadm serve starting", "db", db.Engine(), "touch_interval", opts.Config.TouchInterval)
-	opts.Config.Service = &apikey.Service{Store: db, Rand: opts.Service.Rand}
+	opts.Config.Service = &apikey.Service{Store: st, Rand: opts.Service.Rand}
 	opts.Config.Log = log
 	go func() {
 		// After the first SIGINT or SIGTERM, a second one stops keyadm at
@@ -164,6 +200,26 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		log.Info("signal received: a second one stops at once, without writing pending last uses")
 	}()
 	return server.New(opts.Config).Serve(ctx, ln)
+}
+
+// openReadDB routes reads to --read-db, refusing to start, under
+// --read-db-async refuse, when a revoke would not be seen there at once.
+func openReadDB(ctx context.Context, opts *ServeOptions, primary store.DB) (*store.Routed, error) {
+	routed, err := store.OpenRouted(ctx, primary, opts.ReadDB, opts.ReadAsync, store.Options{
+		Now: opts.Now, Log: opts.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := routed.Check(ctx, true); err != nil {
+		routed.Close()
+		return nil, err
+	}
+	opts.Config.Replication = func(ctx context.Context) (server.ReplicaState, error) {
+		st, err := routed.Check(ctx, false)
+		return server.ReplicaState{OnStandby: st.OnStandby, ReplayLag: st.ReplayLag, Problem: st.Problem}, err
+	}
+	return routed, nil
 }
 
 // parseLimits reads the limit flags into Config.

@@ -60,20 +60,50 @@ func (s *Server) authenticate(r *http.Request) (*apikey.Key, error) {
 	return k, nil
 }
 
-// adminHandler is an admin API handler, given the admin key that called it
-// and the request's query parameters.
-type adminHandler func(w http.ResponseWriter, r *http.Request, admin *apikey.Key, q query)
+// caller is the key a management request authenticated with, and whether
+// it holds admin rights over its tenant.
+type caller struct {
+	key   *apikey.Key
+	admin bool
+}
 
-// admin lets through requests whose key holds the admin permission and
-// whose query string holds only the given parameters (none by default).
-func (s *Server) admin(h adminHandler, params ...string) http.HandlerFunc {
+// owner is the caller's owner, "" when it has none.
+func (c caller) owner() string { return deref0(c.key.OwnerID) }
+
+// mayManage refuses a key that a caller without admin rights does not own.
+func (c caller) mayManage(k *apikey.Key) error {
+	if c.admin || (c.owner() != "" && deref0(k.OwnerID) == c.owner()) {
+		return nil
+	}
+	return apikey.Errorf(codeForbidden, "key %s may only manage the keys of its own owner (it lacks the %s permission)", c.key.ID, PermissionAdmin)
+}
+
+// callerHandler is a management API handler, given its caller and the
+// request's query parameters.
+type callerHandler func(w http.ResponseWriter, r *http.Request, c caller, q query)
+
+// owners lets through requests with a good key whose query string holds
+// only the given parameters (none by default); a key without the admin
+// permission reaches only its own owner's keys (see caller.mayManage),
+// and one without an owner nothing.
+func (s *Server) owners(h callerHandler, params ...string) http.HandlerFunc {
+	return s.authorized(false, h, params)
+}
+
+// admin lets through only requests whose key holds the admin permission.
+func (s *Server) admin(h callerHandler, params ...string) http.HandlerFunc {
+	return s.authorized(true, h, params)
+}
+
+func (s *Server) authorized(adminOnly bool, h callerHandler, params []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		k, err := s.authenticate(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if !slices.Contains(k.Permissions, PermissionAdmin) {
+		c := caller{key: k, admin: slices.Contains(k.Permissions, PermissionAdmin)}
+		if !c.admin && (adminOnly || c.owner() == "") {
 			s.fail(w, r, apikey.Errorf(codeForbidden, "key %s lacks the %s permission", k.ID, PermissionAdmin))
 			return
 		}
@@ -86,7 +116,7 @@ func (s *Server) admin(h adminHandler, params ...string) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		h(w, r, k, q)
+		h(w, r, c, q)
 	}
 }
 

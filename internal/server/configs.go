@@ -10,7 +10,8 @@ import (
 
 // configTenant is the tenant of a config request, which must be the admin
 // key's own: another tenant's config is forbidden, never shown.
-func configTenant(r *http.Request, admin *apikey.Key) (string, error) {
+func configTenant(r *http.Request, c caller) (string, error) {
+	admin := c.key
 	if t := r.PathValue("tenantId"); t != admin.TenantID {
 		return "", apikey.Errorf(codeForbidden, "key %s may only read and change the config of tenant %q", admin.ID, admin.TenantID)
 	}
@@ -18,8 +19,8 @@ func configTenant(r *http.Request, admin *apikey.Key) (string, error) {
 }
 
 // getConfig answers the tenant's effective settings and their sources.
-func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
-	tenant, err := configTenant(r, admin)
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, c caller, _ query) {
+	tenant, err := configTenant(r, c)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -29,10 +30,10 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, admin *apikey
 }
 
 // patchConfig applies a JSON Patch of replace (set) and remove (unset)
-// operations on /<setting_name>. Every operation is checked before any is
+// operations on /<setting_name>, and answers 204 as the seed does. Every operation is checked before any is
 // applied, so an invalid patch changes nothing.
-func (s *Server) patchConfig(w http.ResponseWriter, r *http.Request, admin *apikey.Key, _ query) {
-	tenant, err := configTenant(r, admin)
+func (s *Server) patchConfig(w http.ResponseWriter, r *http.Request, c caller, _ query) {
+	tenant, err := configTenant(r, c)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -52,13 +53,17 @@ func (s *Server) patchConfig(w http.ResponseWriter, r *http.Request, admin *apik
 		changes = append(changes, c)
 	}
 	// All operations commit together, or none does.
-	cfg, err := s.svc.ApplyConfig(r.Context(), tenant, changes, actor(admin))
-	s.answerConfig(w, r, cfg, err)
+	if _, err := s.svc.ApplyConfig(r.Context(), tenant, changes, actor(c.key)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // settingOp checks one config patch operation as `keyadm config set` and
-// `unset` check their arguments. A value may be a string, or a boolean or
-// number standing for its text.
+// `unset` check their arguments. A value has its setting's type, as GET
+// shows it: a boolean, a number, or a string (a duration, "none", a
+// prefix).
 func settingOp(op patchOp) (apikey.ConfigChange, error) {
 	name, err := op.member([]string{"replace", "remove"}, apikey.SettingNames())
 	if err != nil {
@@ -73,14 +78,21 @@ func settingOp(op patchOp) (apikey.ConfigChange, error) {
 	}
 	var text string
 	switch v := val.(type) {
-	case string:
-		text = v
 	case bool:
-		text = strconv.FormatBool(v)
+		if settingType(name) == "boolean" {
+			text = strconv.FormatBool(v)
+		}
 	case json.Number:
-		text = v.String()
-	default:
-		return apikey.ConfigChange{}, op.badValue(`a string, a number or a boolean ("none" for no duration; remove falls back to the default)`)
+		if settingType(name) == "integer" {
+			text = v.String()
+		}
+	case string:
+		if settingType(name) == "string" {
+			text = v
+		}
+	}
+	if text == "" {
+		return apikey.ConfigChange{}, op.badValue(settingKind(name))
 	}
 	if _, err := apikey.NormalizeSetting(name, text); err != nil {
 		return apikey.ConfigChange{}, err
@@ -94,4 +106,15 @@ func (s *Server) answerConfig(w http.ResponseWriter, r *http.Request, cfg apikey
 		return
 	}
 	writeJSON(w, http.StatusOK, configDocument(cfg))
+}
+
+// settingKind says what JSON value a setting takes.
+func settingKind(name string) string {
+	switch settingType(name) {
+	case "boolean":
+		return "true or false"
+	case "integer":
+		return "a whole number"
+	}
+	return `a string ("none" for no duration; remove falls back to the default)`
 }

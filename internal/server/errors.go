@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 )
@@ -104,7 +103,31 @@ func describe(err error) (int, problem) {
 	if title == "" {
 		title = http.StatusText(status)
 	}
-	return status, problem{Code: code, Title: title, Detail: detail, Status: strconv.Itoa(status)}
+	p := problem{Code: code, Title: title, Detail: detail, Status: status}
+	var src *sourced
+	if errors.As(err, &src) {
+		p.Source = &src.source
+	}
+	return status, p
+}
+
+// sourced is an error that knows the query parameter or body member at
+// fault, for the error object's source.
+type sourced struct {
+	error
+	source problemSource
+}
+
+func (e *sourced) Unwrap() error { return e.error }
+
+// paramError marks err as the fault of a query parameter.
+func paramError(name string, err error) error {
+	return &sourced{err, problemSource{Parameter: name}}
+}
+
+// pointerError marks err as the fault of a top-level body member.
+func pointerError(member string, err error) error {
+	return &sourced{err, problemSource{Pointer: "/" + member}}
 }
 
 // worded is err's message with each field it names worded as the API
@@ -127,6 +150,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // writeError writes err as an error response and returns its status.
 func writeError(w http.ResponseWriter, err error) int {
 	status, p := describe(err)
+	p.Meta.RequestID = w.Header().Get(headerRequestID)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="keyadm"`)
 	}

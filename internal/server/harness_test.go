@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -191,6 +190,10 @@ func (h *harness) do(method, path string, opts ...opt) response {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	// Every answer the tests receive holds to openapi.yaml.
+	if err := specMismatch(req, resp.StatusCode, resp.Header, b); err != nil {
+		h.t.Fatalf("%s %s: %v", method, shortPath(path), err)
+	}
 	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
@@ -209,11 +212,20 @@ func (r response) want(t *testing.T, status int, v any) {
 
 // problem is an error response's one error object.
 type problem struct {
-	Code, Title, Detail, Status string
+	Code, Title, Detail string
+	Status              int
+	Meta                struct {
+		RequestID string `json:"requestId"`
+	}
+	Source *struct {
+		Pointer   string `json:"pointer"`
+		Parameter string `json:"parameter"`
+	}
 }
 
 // wantError checks an error response: the status, the code, and the shape
-// {"errors":[{"code","title","detail","status"}]} with nothing else.
+// {"errors":[{"code","title","detail","status","meta","source"}]} with
+// nothing else, status an integer, meta holding the request's id.
 func (r response) wantError(t *testing.T, status int, code string) problem {
 	t.Helper()
 	if r.status != status {
@@ -231,7 +243,8 @@ func (r response) wantError(t *testing.T, status int, code string) problem {
 		t.Fatalf("not one error object: %v: %s", err, r.body)
 	}
 	p := body.Errors[0]
-	if p.Code != code || p.Status != strconv.Itoa(status) || p.Title == "" || p.Detail == "" {
+	if p.Code != code || p.Status != status || p.Title == "" || p.Detail == "" ||
+		p.Meta.RequestID == "" || p.Meta.RequestID != r.header.Get("X-Request-Id") {
 		t.Fatalf("error %+v, want code %q and status %d", p, code, status)
 	}
 	return p
@@ -253,4 +266,12 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// shortPath is a request path cut for a message.
+func shortPath(p string) string {
+	if len(p) > 120 {
+		return p[:120] + "…"
+	}
+	return p
 }

@@ -21,7 +21,7 @@ func TestSecretsAndInvisibleCharactersRefused(t *testing.T) {
 		for _, body := range []string{
 			`{"name":"` + secret + `"}`,
 			`{"name":"ok","description":"replaces ` + secret + `"}`,
-			`{"name":"ok","ownerId":"` + secret + `"}`,
+			`{"name":"ok","sub":"` + secret + `"}`,
 			`{"name":"ok","teamId":"` + secret + `"}`,
 			`{"name":"ok","metadata":{"token":"` + secret + `"}}`,
 			`{"name":"ok","metadata":{"` + secret[5:] + `":"v"}}`,

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -26,34 +27,52 @@ func asJSON(t *testing.T, v any) map[string]any {
 	return m
 }
 
-// wantRecord checks that a body is exactly the key's output.KeyRecord, as
-// the CLI's -o json writes it (plus the secret, when given).
+// wantRecord checks that a body is exactly the key as the seed's wire
+// format words it (plus the secret as token, when given): the seed's names
+// where it has the field, the data model's otherwise.
 func (h *harness) wantRecord(t *testing.T, body map[string]any, id, secret string) {
 	t.Helper()
 	k := h.get(id)
-	want := asJSON(t, output.NewKeyRecord(k, h.clock.Now(), secret))
-	if !reflect.DeepEqual(body, want) {
-		t.Fatalf("record\n%v\nwant\n%v", body, want)
+	rec := output.NewKeyRecord(k, h.clock.Now(), secret)
+	m := asJSON(t, rec)
+	// The seed's names for the fields it has.
+	for data, seed := range map[string]string{"ownerId": "sub", "expiresAt": "expiry", "createdAt": "created",
+		"updatedAt": "lastUpdated", "createdBy": "createdByUser", "key": "token"} {
+		if v, ok := m[data]; ok {
+			m[seed] = v
+			delete(m, data)
+		}
+	}
+	if m["description"] == nil {
+		m["description"] = ""
+	}
+	m["subType"] = "user"
+	if k.SubType != "" {
+		m["subType"] = k.SubType
+	}
+	if !reflect.DeepEqual(body, m) {
+		t.Fatalf("record\n%v\nwant\n%v", body, m)
 	}
 }
 
 // TestAdminKeyLifecycle: create, show, rename, revoke through the API, with
-// the CLI's record shape and audit events whose actor is the admin key.
+// the seed's record shape and audit events whose actor is the admin key.
 func TestAdminKeyLifecycle(t *testing.T) {
 	eachEngine(t, func(t *testing.T, h *harness) {
 		adminID, admin := h.admin("acme")
 		var created map[string]any
-		r := h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"billing-sync","description":"nightly",
-			"teamId":"billing","ownerId":"svc@example.com","permissions":["read","write"],"expiresIn":"P90D",
+		r := h.do("POST", "/api/v1/api-keys", withKey(admin), withJSON(`{"name":"billing-sync","description":"nightly",
+			"teamId":"billing","sub":"svc@example.com","permissions":["read","write"],"expiry":"P90D",
 			"metadata":{"env":"prod"}}`))
 		r.want(t, http.StatusCreated, &created)
 		id, _ := created["id"].(string)
-		secret, _ := created["key"].(string)
-		if r.header.Get("Location") != "/v1/api-keys/"+id || !strings.HasPrefix(secret, "qapi_") {
-			t.Fatalf("Location %q, key %q", r.header.Get("Location"), secret)
+		secret, _ := created["token"].(string)
+		if r.header.Get("Location") != "/api/v1/api-keys/"+id || !strings.HasPrefix(secret, "qapi_") {
+			t.Fatalf("Location %q, token %q", r.header.Get("Location"), secret)
 		}
 		h.wantRecord(t, created, id, secret)
-		if created["createdBy"] != "key:"+adminID || created["tenantId"] != "acme" || created["expiresAt"] != "2026-05-30T12:00:00Z" {
+		if created["createdByUser"] != "key:"+adminID || created["tenantId"] != "acme" || created["expiry"] != "2026-05-30T12:00:00Z" ||
+			created["sub"] != "svc@example.com" || created["subType"] != "user" {
 			t.Fatalf("created %v", created)
 		}
 		h.do("POST", "/v1/verify", withKey(secret)).want(t, http.StatusOK, nil)
@@ -62,27 +81,35 @@ func TestAdminKeyLifecycle(t *testing.T) {
 		h.do("GET", "/v1/api-keys/"+id, withBearer(admin)).want(t, http.StatusOK, &shown)
 		h.wantRecord(t, shown, id, "")
 
-		var patched map[string]any
-		h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withPatch(`[
+		r = h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withPatch(`[
 			{"op":"replace","path":"/name","value":"billing-nightly"},
-			{"op":"replace","path":"/description","value":null}]`)).want(t, http.StatusOK, &patched)
-		h.wantRecord(t, patched, id, "")
-		if patched["name"] != "billing-nightly" || patched["description"] != nil {
-			t.Fatalf("patched %v", patched)
+			{"op":"replace","path":"/description","value":null}]`))
+		if r.want(t, http.StatusNoContent, nil); r.body != "" {
+			t.Fatalf("204 with a body: %q", r.body)
 		}
-		// application/json is taken for a patch too.
-		h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withJSON(`[{"op":"replace","path":"/description","value":"again"}]`)).
-			want(t, http.StatusOK, nil)
+		if k := h.get(id); k.Name != "billing-nightly" || k.Description != nil {
+			t.Fatalf("patched %+v", k)
+		}
+		// application/json is taken for a patch too, as the seed sends it.
+		h.do("PATCH", "/api/v1/api-keys/"+id, withKey(admin), withJSON(`[{"op":"replace","path":"/description","value":"again"}]`)).
+			want(t, http.StatusNoContent, nil)
 
+		// An admin's DELETE revokes, keeping the record.
+		r = h.do("DELETE", "/v1/api-keys/"+id, withKey(admin))
+		if r.want(t, http.StatusNoContent, nil); r.body != "" {
+			t.Fatalf("204 with a body: %q", r.body)
+		}
+		if k := h.get(id); k.RevokedAt == nil || k.RevokedBy == nil || *k.RevokedBy != "key:"+adminID {
+			t.Fatalf("revoked %+v", k)
+		}
+		// Revoking again is harmless.
+		h.do("DELETE", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusNoContent, nil)
 		var revoked map[string]any
-		h.do("DELETE", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusOK, &revoked)
+		h.do("GET", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusOK, &revoked)
 		h.wantRecord(t, revoked, id, "")
-		if revoked["status"] != "revoked" || revoked["revokedBy"] != "key:"+adminID {
+		if revoked["status"] != "revoked" {
 			t.Fatalf("revoked %v", revoked)
 		}
-		// Revoking keeps the record, and again is harmless.
-		h.do("DELETE", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusOK, nil)
-		h.do("GET", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusOK, nil)
 
 		var actions []string
 		err := h.svc.Events(context.Background(), apikey.EventQuery{KeyID: id}, func(e *apikey.AuditEvent) error {
@@ -106,12 +133,54 @@ func TestAdminKeyLifecycle(t *testing.T) {
 	})
 }
 
+// TestOwnerManagesOwnKeys: a key without the admin permission lists,
+// reads, patches and deletes (removes, not revokes) its own owner's keys
+// only, and makes keys for its owner only.
+func TestOwnerManagesOwnKeys(t *testing.T) {
+	eachEngine(t, func(t *testing.T, h *harness) {
+		_, mine := h.key(apikey.CreateInput{TenantID: "acme", OwnerID: "alice", Name: "alice-main"})
+		own, _ := h.key(apikey.CreateInput{TenantID: "acme", OwnerID: "alice", Name: "alice-old"})
+		other, _ := h.key(apikey.CreateInput{TenantID: "acme", OwnerID: "bob", Name: "bob-secret"})
+		var page struct {
+			Data []map[string]any `json:"data"`
+		}
+		h.do("GET", "/api/v1/api-keys", withKey(mine)).want(t, http.StatusOK, &page)
+		if len(page.Data) != 2 || strings.Contains(fmt.Sprint(page.Data), "bob") {
+			t.Fatalf("alice's key lists %v", page.Data)
+		}
+		h.do("GET", "/api/v1/api-keys?sub=bob", withKey(mine)).wantError(t, http.StatusForbidden, "forbidden")
+		h.do("GET", "/api/v1/api-keys/"+other, withKey(mine)).wantError(t, http.StatusForbidden, "forbidden")
+		h.do("DELETE", "/api/v1/api-keys/"+other, withKey(mine)).wantError(t, http.StatusForbidden, "forbidden")
+		h.do("PATCH", "/api/v1/api-keys/"+other, withKey(mine), withJSON(`[{"op":"replace","path":"/description","value":"x"}]`)).
+			wantError(t, http.StatusForbidden, "forbidden")
+		h.do("POST", "/api/v1/api-keys", withKey(mine), withJSON(`{"description":"for bob","sub":"bob"}`)).
+			wantError(t, http.StatusForbidden, "forbidden")
+		h.do("GET", "/api/v1/api-keys/configs/acme", withKey(mine)).wantError(t, http.StatusForbidden, "forbidden")
+		if k := h.get(other); k.RevokedAt != nil || k.Description != nil {
+			t.Fatal("alice's key changed bob's")
+		}
+
+		var created map[string]any
+		h.do("POST", "/api/v1/api-keys", withKey(mine), withJSON(`{"description":"ci"}`)).want(t, http.StatusCreated, &created)
+		if created["sub"] != "alice" || created["name"] != "ci" {
+			t.Fatalf("created %v", created)
+		}
+		h.do("DELETE", "/api/v1/api-keys/"+own, withKey(mine)).want(t, http.StatusNoContent, nil)
+		if _, _, err := h.svc.Get(context.Background(), "", own); apikey.ErrorCode(err) != apikey.ENOTFOUND {
+			t.Fatalf("the owner's DELETE left the key: %v", err)
+		}
+	})
+}
+
 // adminRoutes are a request on every admin route.
 func adminRoutes(id, tenant string) [][2]string {
 	return [][2]string{
 		{"GET", "/v1/api-keys"}, {"POST", "/v1/api-keys"},
 		{"GET", "/v1/api-keys/" + id}, {"PATCH", "/v1/api-keys/" + id}, {"DELETE", "/v1/api-keys/" + id},
 		{"GET", "/v1/api-keys/configs/" + tenant}, {"PATCH", "/v1/api-keys/configs/" + tenant},
+		{"GET", "/api/v1/api-keys"}, {"DELETE", "/api/v1/api-keys/" + id},
+		{"GET", "/qsi/gather/credentials"}, {"POST", "/qsi/gather/credentials"},
+		{"DELETE", "/qsi/gather/credentials/" + id},
 	}
 }
 
@@ -166,6 +235,9 @@ func TestTenantConfinement(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, rt := range adminRoutes(theirs, "globex")[2:] {
+			if rt[1] == "/api/v1/api-keys" || rt[1] == "/qsi/gather/credentials" {
+				continue // a list or a create, which name no key
+			}
 			r := h.do(rt[0], rt[1], withKey(admin), withPatch(`[{"op":"replace","path":"/name","value":"pwned"}]`))
 			if strings.HasPrefix(rt[1], "/v1/api-keys/configs/") {
 				r.wantError(t, http.StatusForbidden, "forbidden")
@@ -221,8 +293,9 @@ func TestCreateValidationAndPolicy(t *testing.T) {
 			``, `{}`, `null`, `[]`, `"name"`, `{"name":`, `{"name":"x"} {"name":"y"}`, `{"name":"x"}]`,
 			`{"name":"x","bogus":1}`, `{"name":"x","Name":"y","extra":{}}`, `{"name":7}`,
 			`{"name":"x","permissions":["BAD"]}`, `{"name":"x","permissions":"read"}`,
-			`{"name":"x","expiresIn":"P1D","expiresAt":"2030-01-01"}`, `{"name":"x","expiresIn":"soon"}`,
-			`{"name":"x","expiresIn":"0"}`, `{"name":"x","expiresAt":"2020-01-01"}`, `{"name":"x","expiresAt":"tomorrow"}`,
+			`{"name":"x","expiry":"P1D","expiresAt":"2030-01-01"}`, `{"name":"x","expiry":"soon"}`,
+			`{"name":"x","expiry":"0"}`, `{"name":"x","expiry":"-P1D"}`, `{"name":"x","expiry":"2030-01-01"}`,
+			`{"name":"x","subType":"robot"}`, `{"name":"x","ownerId":"o"}`, `{"description":"x","sub":7}`,
 			`{"name":"x","teamId":"bad team!"}`, `{"name":"x","metadata":{"bad key!":"v"}}`,
 			`{"name":"` + strings.Repeat("n", 101) + `"}`, `{"name":"a\u0007b"}`,
 		} {
@@ -243,10 +316,10 @@ func TestCreateValidationAndPolicy(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"a","ownerId":"o"}`)).want(t, http.StatusCreated, nil)
-		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"b","ownerId":"o"}`)).
+		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"a","sub":"o"}`)).want(t, http.StatusCreated, nil)
+		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"b","sub":"o"}`)).
 			wantError(t, http.StatusUnprocessableEntity, "policy")
-		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"c","ownerId":"p","expiresIn":"P90D"}`)).
+		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"c","sub":"p","expiry":"P90D"}`)).
 			wantError(t, http.StatusUnprocessableEntity, "policy")
 		p, err := h.svc.List(ctx, apikey.ListInput{})
 		if err != nil || len(p.Keys) != 2 {

@@ -71,10 +71,12 @@ func setRateHeaders(w http.ResponseWriter, states []apikey.RateState) {
 	if st == nil {
 		return
 	}
+	// Set as the RateLimit draft spells them (Header.Set would write
+	// Ratelimit-Limit); header names are case-insensitive either way.
 	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.FormatInt(st.Rate.Limit, 10))
-	h.Set("RateLimit-Remaining", strconv.FormatInt(st.Remaining, 10))
-	h.Set("RateLimit-Reset", seconds(st.Reset))
+	h["RateLimit-Limit"] = []string{strconv.FormatInt(st.Rate.Limit, 10)}
+	h["RateLimit-Remaining"] = []string{strconv.FormatInt(st.Remaining, 10)}
+	h["RateLimit-Reset"] = []string{seconds(st.Reset)}
 	if !st.Allowed {
 		h.Set("Retry-After", seconds(max(st.RetryAfter, time.Second)))
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,10 +16,15 @@ import (
 type listPage struct {
 	Data  []map[string]any `json:"data"`
 	Links struct {
-		Self string  `json:"self"`
-		Next *string `json:"next"`
-		Prev *string `json:"prev"`
+		Self pageLink  `json:"self"`
+		Next *pageLink `json:"next"`
+		Prev *pageLink `json:"prev"`
 	} `json:"links"`
+}
+
+// pageLink is a link of the seed's shape, {"href": absolute URL}.
+type pageLink struct {
+	Href string `json:"href"`
 }
 
 func (p listPage) ids() []string {
@@ -38,6 +45,12 @@ func seedForList(t *testing.T, h *harness) {
 	uses := map[string]time.Time{}
 	for i := range 23 {
 		in := apikey.CreateInput{TenantID: "p", Name: fmt.Sprintf("%s-%d", names[i%len(names)], i%4)}
+		if i%4 != 0 { // some keys have no owner, some no description
+			in.OwnerID = names[(i+3)%len(names)]
+		}
+		if i%3 != 2 {
+			in.Description = names[(i+5)%len(names)]
+		}
 		if i%3 == 0 {
 			d := time.Duration(i+1) * time.Hour
 			in.Expiry.In = &d
@@ -67,7 +80,7 @@ func seedForList(t *testing.T, h *harness) {
 
 // TestListPagination: following next from the first page, then prev from
 // the last, visits every key of the tenant in order, for each sort and
-// filter; the ends have null links; each item is the CLI's record.
+// filter; the ends have no link that way; each item is the key's record.
 func TestListPagination(t *testing.T) {
 	eachEngine(t, func(t *testing.T, h *harness) {
 		_, admin := h.admin("p")
@@ -75,16 +88,24 @@ func TestListPagination(t *testing.T) {
 		get := func(t *testing.T, link string) listPage {
 			t.Helper()
 			var p listPage
+			link = strings.TrimPrefix(link, h.base)
 			h.do("GET", link, withKey(admin)).want(t, http.StatusOK, &p)
-			if p.Links.Self != link {
-				t.Fatalf("self %q, want %q", p.Links.Self, link)
+			if p.Links.Self.Href != h.base+link {
+				t.Fatalf("self %q, want %q", p.Links.Self.Href, h.base+link)
 			}
 			return p
 		}
-		for _, sort := range []string{"-created", "created", "name", "-name", "status", "-status", "lastUsed", "-lastUsed", "expires", "-expires"} {
+		// The seed's sorts, with keyadm's; + is ascending, as no sign is.
+		seedSorts := map[string]apikey.SortField{"sub": apikey.SortOwner, "description": apikey.SortDescription, "createdByUser": apikey.SortCreatedBy}
+		for _, sort := range []string{"-created", "created", "+created", "name", "-name", "status", "-status", "lastUsed", "-lastUsed",
+			"expires", "-expires", "sub", "-sub", "+description", "-description", "createdByUser", "-createdByUser"} {
 			for _, status := range []apikey.Status{"", apikey.StatusActive, apikey.StatusRevoked} {
 				t.Run(sort+"/"+string(status), func(t *testing.T) {
-					s, err := apikey.ParseSort(sort)
+					name := strings.TrimLeft(sort, "+-")
+					s, err := apikey.ParseSort(strings.TrimPrefix(sort, "+"))
+					if f, ok := seedSorts[name]; ok {
+						s, err = apikey.Sort{Field: f, Desc: strings.HasPrefix(sort, "-")}, nil
+					}
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -94,18 +115,29 @@ func TestListPagination(t *testing.T) {
 						t.Fatal(err)
 					}
 					var want []string
-					for _, k := range full.Keys {
+					for i, k := range full.Keys {
 						want = append(want, k.ID)
+						// The seed's sorts order by the text, byte-wise;
+						// none (no owner, no description) first.
+						if _, ok := seedSorts[name]; ok && i > 0 {
+							a, b := seedValue(name, full.Keys[i-1]), seedValue(name, k)
+							if s.Desc {
+								a, b = b, a
+							}
+							if a > b {
+								t.Fatalf("%s: %q before %q", sort, seedValue(name, full.Keys[i-1]), seedValue(name, k))
+							}
+						}
 					}
 					const limit = 4
-					first := fmt.Sprintf("/v1/api-keys?limit=%d&sort=%s", limit, sort)
+					first := fmt.Sprintf("/v1/api-keys?limit=%d&sort=%s", limit, url.QueryEscape(sort))
 					if status != "" {
 						first += "&status=" + string(status)
 					}
 					var got []string
 					page := get(t, first)
 					if page.Links.Prev != nil {
-						t.Fatalf("the first page has a prev link: %s", *page.Links.Prev)
+						t.Fatalf("the first page has a prev link: %s", page.Links.Prev.Href)
 					}
 					for {
 						got = append(got, page.ids()...)
@@ -118,7 +150,7 @@ func TestListPagination(t *testing.T) {
 						if len(got) > len(want) {
 							t.Fatalf("next links go past the end: %v", got)
 						}
-						page = get(t, *page.Links.Next)
+						page = get(t, page.Links.Next.Href)
 						if page.Links.Prev == nil {
 							t.Fatal("a page after the first has no prev link")
 						}
@@ -135,7 +167,7 @@ func TestListPagination(t *testing.T) {
 						if len(back) > len(want) {
 							t.Fatalf("prev links go past the start: %v", back)
 						}
-						page = get(t, *page.Links.Prev)
+						page = get(t, page.Links.Prev.Href)
 						if len(page.Data) != limit {
 							t.Fatalf("a page reached backwards has %d keys", len(page.Data))
 						}
@@ -152,8 +184,14 @@ func TestListPagination(t *testing.T) {
 
 		var page listPage
 		h.do("GET", "/v1/api-keys", withKey(admin)).want(t, http.StatusOK, &page)
-		if page.Links.Self != "/v1/api-keys?limit=20&sort=-created" || len(page.Data) != 20 || page.Links.Next == nil {
-			t.Fatalf("default page: self %s, %d keys", page.Links.Self, len(page.Data))
+		if page.Links.Self.Href != h.base+"/v1/api-keys?limit=20&sort=-created" || len(page.Data) != 20 || page.Links.Next == nil {
+			t.Fatalf("default page: self %s, %d keys", page.Links.Self.Href, len(page.Data))
+		}
+		// At the seed's base path, the links keep to it.
+		h.do("GET", "/api/v1/api-keys?limit=2&sort=%2Bcreated", withKey(admin)).want(t, http.StatusOK, &page)
+		if page.Links.Self.Href != h.base+"/api/v1/api-keys?limit=2&sort=%2Bcreated" ||
+			page.Links.Next == nil || !strings.HasPrefix(page.Links.Next.Href, h.base+"/api/v1/api-keys?") {
+			t.Fatalf("links at /api/v1: %+v", page.Links)
 		}
 		for _, item := range page.Data {
 			id, _ := item["id"].(string)
@@ -166,6 +204,7 @@ func TestListPagination(t *testing.T) {
 		}
 		// Past the last key: an empty page, no way on.
 		last := all.ids()[len(all.Data)-1]
+		page = listPage{}
 		h.do("GET", "/v1/api-keys?startingAfter="+last, withKey(admin)).want(t, http.StatusOK, &page)
 		if len(page.Data) != 0 || page.Links.Next != nil || page.Links.Prev != nil {
 			t.Fatalf("past the end: %+v", page)
@@ -175,11 +214,28 @@ func TestListPagination(t *testing.T) {
 		}
 
 		for _, q := range []string{
-			"limit=0", "limit=101", "limit=-1", "limit=ten", "limit=", "limit=5&limit=6", "sort=size", "sort=--name",
+			"limit=0", "limit=101", "limit=-1", "limit=ten", "limit=", "limit=5&limit=6", "sort=size", "sort=--name", "sort=+-name", "sort=createdAt", "createdByUser=a&createdByUser=b",
 			"status=gone", "startingAfter=nope", "endingBefore=" + last + "&startingAfter=" + last, "page=2",
 			"starting_after=" + last, "startingAfter=0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61",
 		} {
 			h.do("GET", "/v1/api-keys?"+q, withKey(admin)).wantError(t, http.StatusBadRequest, "invalid")
 		}
 	})
+}
+
+// seedValue is what the seed's sort of that name orders a key by.
+func seedValue(sort string, k *apikey.Key) string {
+	text := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	switch sort {
+	case "sub":
+		return text(k.OwnerID)
+	case "description":
+		return text(k.Description)
+	}
+	return k.CreatedBy
 }

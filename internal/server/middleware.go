@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
+
+	"github.com/google/uuid"
 	"net/http"
 	"slices"
 	"strings"
@@ -37,6 +40,7 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // requestInfo is what handlers tell the request log about a request.
 type requestInfo struct {
+	id      string // X-Request-Id: the client's, when sane, or a new UUID
 	keyID   string // the key the request authenticated with
 	outcome string // verify: valid or the rejection reason
 }
@@ -95,7 +99,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		s.metrics.inflight.Inc()
 		defer s.metrics.inflight.Dec()
-		ri := &requestInfo{}
+		ri := &requestInfo{id: requestID(r)}
+		w.Header().Set(headerRequestID, ri.id)
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -118,6 +123,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.Int64("bytes", sw.bytes),
 				slog.Duration("took", took),
 				slog.String("remote", r.RemoteAddr),
+				slog.String("request_id", ri.id),
 			}
 			if ri.keyID != "" {
 				attrs = append(attrs, slog.String("key_id", ri.keyID))
@@ -140,4 +146,20 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 	})
+}
+
+// headerRequestID names a request, in the request and in its answer.
+const headerRequestID = "X-Request-Id"
+
+// requestIDRE is what a client's request id may be: short, and safe to
+// echo in a header and a log line.
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// requestID is the request's own X-Request-Id when it gives one sane id,
+// else a new random UUID.
+func requestID(r *http.Request) string {
+	if ids := r.Header.Values(headerRequestID); len(ids) == 1 && requestIDRE.MatchString(ids[0]) {
+		return ids[0]
+	}
+	return uuid.NewString()
 }

@@ -122,7 +122,7 @@ func TestDuplicateMembers(t *testing.T) {
 		if meta := made["metadata"].(map[string]any); len(meta) != 4 {
 			t.Fatalf("metadata %v", meta)
 		}
-		h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withPatch(`[{"op":"replace","path":"/name","value":"x"},{"op":"replace","path":"/description","value":"y"}]`)).want(t, http.StatusOK, nil)
+		h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withPatch(`[{"op":"replace","path":"/name","value":"x"},{"op":"replace","path":"/description","value":"y"}]`)).want(t, http.StatusNoContent, nil)
 		h.refused(t, `unknown field "nmae"`, func(do send) {
 			do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"a","nmae":"b"}`))
 		})

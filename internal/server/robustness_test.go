@@ -136,6 +136,19 @@ func TestRequestLogHasNoSecrets(t *testing.T) {
 		var created map[string]any
 		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"made"}`)).want(t, http.StatusCreated, &created)
 		h.do("GET", "/v1/verify/"+secret, withKey(secret)).wantError(t, http.StatusNotFound, "not_found")
+		// A client's request id comes back and is logged; one that is not
+		// sane (too long, a key, two of them) is replaced by a new UUID.
+		if r := h.do("GET", "/healthz", withHeader("X-Request-Id", "trace-42.a:b")); r.header.Get("X-Request-Id") != "trace-42.a:b" {
+			t.Fatalf("X-Request-Id %q, want the client's", r.header.Get("X-Request-Id"))
+		}
+		uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+		for _, opts := range [][]opt{nil, {withHeader("X-Request-Id", strings.Repeat("x", 129))},
+			{withHeader("X-Request-Id", "a b")}, {withHeader("X-Request-Id", "a"), withHeader("X-Request-Id", "b")}} {
+			r := h.do("GET", "/healthz", opts...)
+			if id := r.header.Get("X-Request-Id"); !uuidRE.MatchString(id) {
+				t.Fatalf("X-Request-Id %q, want a new UUID", id)
+			}
+		}
 		h.do("GET", "/v1/api-keys?key="+secret, withKey(admin)).wantError(t, http.StatusBadRequest, "invalid")
 		// refused (a secret is stored nowhere), and not logged either
 		h.do("PATCH", "/v1/api-keys/"+id, withKey(admin), withPatch(`[{"op":"replace","path":"/name","value":"`+secret+`"}]`)).
@@ -144,7 +157,7 @@ func TestRequestLogHasNoSecrets(t *testing.T) {
 			t.Fatal(err)
 		}
 		logs := h.logs.String()
-		for _, s := range []string{secret, typo, admin, created["key"].(string), secret[5:20], "Bearer", "bearer", "Authorization", "authorization", "x-api-key"} {
+		for _, s := range []string{secret, typo, admin, created["token"].(string), secret[5:20], "Bearer", "bearer", "Authorization", "authorization", "x-api-key"} {
 			if strings.Contains(logs, s) {
 				t.Fatalf("the log holds %q:\n%s", s, logs)
 			}
@@ -155,6 +168,8 @@ func TestRequestLogHasNoSecrets(t *testing.T) {
 			`msg=request method=POST route=/v1/api-keys path=/v1/api-keys status=201 .* key_id=` + adminID,
 			`msg=request method=GET route=unmatched path=/v1/verify/qapi_\[redacted\] status=404`,
 			`msg="last uses written" keys=2`,
+			`msg=request method=GET route=/healthz path=/healthz status=200 .* request_id=trace-42.a:b`,
+			`msg=request method=POST route=/v1/verify .* request_id=[0-9a-f-]{36}`,
 		} {
 			if !regexp.MustCompile(re).MatchString(logs) {
 				t.Fatalf("no log line matches %s:\n%s", re, logs)
@@ -178,7 +193,7 @@ func TestErrorsEchoNoSecret(t *testing.T) {
 			h.do("GET", "/v1/api-keys?sort="+secret, withKey(admin)),
 			h.do("GET", "/v1/api-keys?"+secret+"=1", withKey(admin)),
 			h.do("GET", "/v1/api-keys/configs/"+secret, withKey(admin)),
-			h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"x","expiresIn":"`+secret+`"}`)),
+			h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"x","expiry":"`+secret+`"}`)),
 			h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"x","`+secret+`":1}`)),
 			h.do("PATCH", "/v1/api-keys/configs/acme", withKey(admin), withJSON(`{"key_prefix":"`+secret+`"}`)),
 		} {

@@ -46,6 +46,10 @@ type Config struct {
 	// ShutdownTimeout is how long in-flight requests may take to finish
 	// once shutdown has begun.
 	ShutdownTimeout time.Duration
+	// Replication, when set, checks the read database at start and every
+	// ReplicationInterval (see replication.go).
+	Replication         ReplicaCheck
+	ReplicationInterval time.Duration
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// MaxFailedVerifies is each client address's budget of failed
@@ -61,6 +65,7 @@ type Server struct {
 	uses    *lastUse
 	usage   *usageCounts
 	metrics *metrics
+	replica *replica // nil without a read database
 	// failures and adminRates are in-memory limits, per process.
 	failures, adminRates memLimiter
 	handler              http.Handler
@@ -74,6 +79,7 @@ func New(cfg Config) *Server {
 	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&cfg.ReplicationInterval, DefaultReplicationInterval)
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -83,6 +89,9 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(s.uses.size)
 	s.uses.written = func(n int) { s.metrics.lastUses("ok", n) }
 	s.uses.failed = func(n int) { s.metrics.lastUses("error", n) }
+	if cfg.Replication != nil {
+		s.replica = s.newReplica()
+	}
 	s.handler = s.middleware(s.routes())
 	return s
 }
@@ -98,27 +107,47 @@ func setDefault[T comparable](v *T, def T) {
 // than in the patterns so that a wrong method gets a JSON 405.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/v1/verify", methods{http.MethodPost: s.verify})
-	mux.Handle("/v1/api-keys", methods{
-		http.MethodGet:  s.admin(s.listKeys, listQuery...),
-		http.MethodPost: s.admin(s.createKey),
-	})
-	mux.Handle("/v1/api-keys/{id}/{sub}", methods{http.MethodGet: s.admin(s.keySub, "since")})
-	mux.Handle("/v1/api-keys/{id}", methods{
-		http.MethodGet:    s.admin(s.getKey),
-		http.MethodPatch:  s.admin(s.patchKey),
-		http.MethodDelete: s.admin(s.revokeKey),
-	})
-	mux.Handle("/v1/api-keys/configs/{tenantId}", methods{
-		http.MethodGet:   s.admin(s.getConfig),
-		http.MethodPatch: s.admin(s.patchConfig),
-	})
-	mux.Handle("/healthz", methods{http.MethodGet: s.healthz})
-	mux.Handle("/metrics", methods{http.MethodGet: s.metrics.handler().ServeHTTP})
+	for pattern, m := range s.routeTable() {
+		mux.Handle(pattern, m)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apikey.Errorf(apikey.ENOTFOUND, "no such route: %s %s", methodLabel(r.Method), shorten(r.URL.Path, 100)))
 	})
 	return mux
+}
+
+// routeTable is every path the server answers and its methods.
+func (s *Server) routeTable() map[string]methods {
+	t := map[string]methods{
+		"/v1/verify": {http.MethodPost: s.verify},
+		"/qsi/gather/credentials": {
+			http.MethodGet:  s.admin(s.listCredentials, credentialQuery...),
+			http.MethodPost: s.admin(s.createCredential),
+		},
+		"/qsi/gather/credentials/{credentialId}": {http.MethodDelete: s.admin(s.revokeCredential)},
+		"/healthz":                               {http.MethodGet: s.healthz},
+		"/metrics":                               {http.MethodGet: s.metrics.handler().ServeHTTP},
+		"/openapi.yaml":                          {http.MethodGet: serveOpenAPI},
+	}
+	// The keys API at the seed's documented base path and at keyadm's.
+	for _, base := range []string{"/v1", "/api/v1"} {
+		t[base+"/api-keys"] = methods{
+			http.MethodGet:  s.owners(s.listKeys, listQuery...),
+			http.MethodPost: s.owners(s.createKey),
+		}
+		t[base+"/api-keys/{id}"] = methods{
+			http.MethodGet:    s.owners(s.getKey),
+			http.MethodPatch:  s.owners(s.patchKey),
+			http.MethodDelete: s.owners(s.deleteKey),
+		}
+		// {view} is usage alone so far: /api-keys/{id}/usage would collide with configs/{tenantId}.
+		t[base+"/api-keys/{id}/{view}"] = methods{http.MethodGet: s.admin(s.keySub, "since")}
+		t[base+"/api-keys/configs/{tenantId}"] = methods{
+			http.MethodGet:   s.admin(s.getConfig),
+			http.MethodPatch: s.admin(s.patchConfig),
+		}
+	}
+	return t
 }
 
 // Handler is the server's HTTP handler, for tests and embedding. Last uses
@@ -165,6 +194,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(usageFlushed)
 		s.usage.run(flushCtx, s.cfg.TouchInterval)
 	}()
+	if s.replica != nil {
+		// The first check ends before the first request is served, so
+		// where verify reads, and the gauges that say so, are settled.
+		s.replica.once(flushCtx)
+		go s.replica.run(flushCtx)
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String())
@@ -213,4 +248,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// Routes lists every route the server answers, as "METHOD /path" with the
+// path in OpenAPI's {name} form, for the test that holds openapi.yaml to
+// the server.
+func Routes() []string {
+	var out []string
+	for pattern, m := range New(Config{Service: &apikey.Service{}}).routeTable() {
+		for method := range m {
+			out = append(out, method+" "+pattern)
+		}
+	}
+	return out
 }

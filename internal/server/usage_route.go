@@ -20,10 +20,10 @@ type usageRecord struct {
 // DefaultUsageSince is how far back usage goes without ?since.
 const DefaultUsageSince = 7 * apikey.Day
 
-// keySub serves /v1/api-keys/{id}/{sub}: only usage, so far. (A pattern
+// keySub serves /v1/api-keys/{id}/{view}: only usage, so far. (A pattern
 // /v1/api-keys/{id}/usage would collide with /v1/api-keys/configs/{tenantId}.)
-func (s *Server) keySub(w http.ResponseWriter, r *http.Request, admin *apikey.Key, q query) {
-	if r.PathValue("sub") != "usage" {
+func (s *Server) keySub(w http.ResponseWriter, r *http.Request, c caller, q query) {
+	if r.PathValue("view") != "usage" {
 		s.fail(w, r, apikey.Errorf(apikey.ENOTFOUND, "no such route: %s %s", methodLabel(r.Method), shorten(r.URL.Path, 100)))
 		return
 	}
@@ -37,7 +37,7 @@ func (s *Server) keySub(w http.ResponseWriter, r *http.Request, admin *apikey.Ke
 		since = d
 	}
 	out := []usageRecord{}
-	err := s.svc.Usage(r.Context(), apikey.UsageQuery{TenantID: admin.TenantID, KeyID: r.PathValue("id"), Since: time.Now().Add(-since)},
+	err := s.svc.Usage(r.Context(), apikey.UsageQuery{TenantID: c.key.TenantID, KeyID: r.PathValue("id"), Since: time.Now().Add(-since)},
 		func(c apikey.UsageCount) error {
 			out = append(out, usageRecord{KeyID: c.KeyID, TenantID: c.TenantID, Hour: timestamp(c.Hour), Outcome: c.Outcome, Count: c.Count})
 			return nil

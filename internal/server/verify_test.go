@@ -105,7 +105,7 @@ func TestRevocationSeenOnNextRequest(t *testing.T) {
 		adminID, admin := h.admin("acme")
 		id, secret := h.key(apikey.CreateInput{TenantID: "acme"})
 		h.do("POST", "/v1/verify", withKey(secret)).want(t, http.StatusOK, nil)
-		h.do("DELETE", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusOK, nil)
+		h.do("DELETE", "/v1/api-keys/"+id, withKey(admin)).want(t, http.StatusNoContent, nil)
 		h.do("POST", "/v1/verify", withKey(secret)).wantError(t, http.StatusUnauthorized, "revoked")
 
 		id, secret = h.key(apikey.CreateInput{TenantID: "acme"})
@@ -122,7 +122,7 @@ func TestRevocationSeenOnNextRequest(t *testing.T) {
 		h.do("POST", "/v1/verify", withKey(secret)).wantError(t, http.StatusUnauthorized, "expired")
 
 		// The admin key itself: revoked through the API, refused at once.
-		h.do("DELETE", "/v1/api-keys/"+adminID, withKey(admin)).want(t, http.StatusOK, nil)
+		h.do("DELETE", "/v1/api-keys/"+adminID, withKey(admin)).want(t, http.StatusNoContent, nil)
 		h.do("GET", "/v1/api-keys", withKey(admin)).wantError(t, http.StatusUnauthorized, "revoked")
 	})
 }

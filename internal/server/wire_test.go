@@ -19,14 +19,14 @@ func TestWireRecords(t *testing.T) {
 	full := &apikey.Key{ID: "a", TenantID: "t", TeamID: ptr("tm"), OwnerID: ptr("o"), Name: "n", Description: ptr("d"),
 		Permissions: []string{"read", "admin"}, Hint: "qapi_x", CreatedAt: now, UpdatedAt: now.Add(time.Second), CreatedBy: "cli",
 		ExpiresAt: at(time.Hour), RevokedAt: at(time.Minute), RevokedBy: ptr("me"), RevokeReason: ptr("why"),
-		LastUsedAt: at(-time.Hour), Metadata: map[string]string{"b": "1", "a": "<&>"}, RotatedFrom: ptr("z")}
+		LastUsedAt: at(-time.Hour), Metadata: map[string]string{"b": "1", "a": "<&>"}, RotatedFrom: ptr("z"), SubType: "externalClient"}
 	for _, c := range []struct {
 		v    any
 		want string
 	}{
-		{newKeyRecord(bare, now, ""), `{"id":"a","tenantId":"t","teamId":null,"ownerId":null,"name":"n","description":null,"permissions":[],"hint":"qapi_x","status":"active","createdAt":"2026-03-01T11:00:00.000000123Z","createdBy":"cli","updatedAt":"2026-03-01T11:00:00.000000123Z","expiresAt":null,"revokedAt":null,"revokedBy":null,"revokeReason":null,"lastUsedAt":null,"metadata":{},"rotatedFrom":null,"rateLimits":[],"usesRemaining":null,"refill":null,"refillsAt":null,"allowIps":[],"useCount":0}`},
-		{newKeyRecord(bare, now, "qapi_s"), `{"id":"a","tenantId":"t","teamId":null,"ownerId":null,"name":"n","description":null,"permissions":[],"hint":"qapi_x","status":"active","createdAt":"2026-03-01T11:00:00.000000123Z","createdBy":"cli","updatedAt":"2026-03-01T11:00:00.000000123Z","expiresAt":null,"revokedAt":null,"revokedBy":null,"revokeReason":null,"lastUsedAt":null,"metadata":{},"rotatedFrom":null,"rateLimits":[],"usesRemaining":null,"refill":null,"refillsAt":null,"allowIps":[],"useCount":0,"key":"qapi_s"}`},
-		{newKeyRecord(full, now, ""), `{"id":"a","tenantId":"t","teamId":"tm","ownerId":"o","name":"n","description":"d","permissions":["read","admin"],"hint":"qapi_x","status":"revoked","createdAt":"2026-03-01T11:00:00.000000123Z","createdBy":"cli","updatedAt":"2026-03-01T11:00:01.000000123Z","expiresAt":"2026-03-01T12:00:00.000000123Z","revokedAt":"2026-03-01T11:01:00.000000123Z","revokedBy":"me","revokeReason":"why","lastUsedAt":"2026-03-01T10:00:00.000000123Z","metadata":{"a":"\u003c\u0026\u003e","b":"1"},"rotatedFrom":"z","rateLimits":[],"usesRemaining":null,"refill":null,"refillsAt":null,"allowIps":[],"useCount":0}`},
+		{newKeyRecord(bare, now, ""), `{"id":"a","tenantId":"t","description":"","sub":null,"subType":"user","status":"active","expiry":null,"createdByUser":"cli","created":"2026-03-01T11:00:00.000000123Z","lastUpdated":"2026-03-01T11:00:00.000000123Z","name":"n","teamId":null,"permissions":[],"metadata":{},"hint":"qapi_x","lastUsedAt":null,"revokedAt":null,"revokedBy":null,"revokeReason":null,"rotatedFrom":null,"rateLimits":[],"usesRemaining":null,"refill":null,"refillsAt":null,"allowIps":[],"useCount":0}`},
+		{newKeyRecord(bare, now, "qapi_s"), `{"id":"a","tenantId":"t","description":"","sub":null,"subType":"user","status":"active","expiry":null,"createdByUser":"cli","created":"2026-03-01T11:00:00.000000123Z","lastUpdated":"2026-03-01T11:00:00.000000123Z","name":"n","teamId":null,"permissions":[],"metadata":{},"hint":"qapi_x","lastUsedAt":null,"revokedAt":null,"revokedBy":null,"revokeReason":null,"rotatedFrom":null,"rateLimits":[],"usesRemaining":null,"refill":null,"refillsAt":null,"allowIps":[],"useCount":0,"token":"qapi_s"}`},
+		{newKeyRecord(full, now, ""), `{"id":"a","tenantId":"t","description":"d","sub":"o","subType":"externalClient","status":"revoked","expiry":"2026-03-01T12:00:00.000000123Z","createdByUser":"cli","created":"2026-03-01T11:00:00.000000123Z","lastUpdated":"2026-03-01T11:00:01.000000123Z","name":"n","teamId":"tm","permissions":["read","admin"],"metadata":{"a":"\u003c\u0026\u003e","b":"1"},"hint":"qapi_x","lastUsedAt":"2026-03-01T10:00:00.000000123Z","revokedAt":"2026-03-01T11:01:00.000000123Z","revokedBy":"me","revokeReason":"why","rotatedFrom":"z","rateLimits":[],"usesRemaining":null,"refill":null,"refillsAt":null,"allowIps":[],"useCount":0}`},
 		{newIdentity(bare), `{"id":"a","name":"n","tenantId":"t","teamId":null,"ownerId":null,"permissions":[],"expiresAt":null}`},
 		{newIdentity(full), `{"id":"a","name":"n","tenantId":"t","teamId":"tm","ownerId":"o","permissions":["read","admin"],"expiresAt":"2026-03-01T12:00:00.000000123Z"}`},
 	} {
@@ -46,9 +46,9 @@ func TestFieldsWordedAsMembers(t *testing.T) {
 		want string
 	}{
 		{apikey.Errorf(apikey.EINVALID, "give %s or %s, not both", apikey.Field("after"), apikey.Field("before")), "give startingAfter or endingBefore, not both"},
-		{apikey.Errorf(apikey.EINVALID, "give %s or %s, not both", apikey.Field("expiresIn"), apikey.Field("expiresAt")), "give expiresIn or expiresAt, not both"},
-		{apikey.Errorf(apikey.EINVALID, "invalid %s: must be longer than zero", apikey.Field("expiresIn")), "invalid expiresIn: must be longer than zero"},
-		{fmt.Errorf("creating: %w", apikey.Errorf(apikey.EINVALID, "%s is for update", apikey.Field("noExpiry"))), "a null expiresAt is for update"},
+		{apikey.Errorf(apikey.EINVALID, "invalid %s: must be longer than zero", apikey.Field("expiresIn")), "invalid expiry: must be longer than zero"},
+		{fmt.Errorf("creating: %w", apikey.Errorf(apikey.EINVALID, "bad %s", apikey.Field("ownerId"))), "bad sub"},
+		{apikey.Errorf(apikey.EINVALID, "bad %s", apikey.Field("createdBy")), "bad createdByUser"},
 	} {
 		if _, p := describe(c.err); p.Detail != c.want {
 			t.Errorf("detail %q, want %q", p.Detail, c.want)

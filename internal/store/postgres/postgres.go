@@ -33,10 +33,15 @@ var migrationFiles embed.FS
 // own, so that processes of every keyadm version exclude one another.
 const migrationLockID = 0x6b657961646d // "keyadm"
 
-// migrationLocker is goose's session-level advisory lock, tried every
-// second (a first process's migrations take well under one) for 5 minutes.
-func migrationLocker() lock.SessionLocker {
-	l, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
+// migrationLocker is goose's table lock (a row in goose_lock with a lease
+// kept alive by a heartbeat), tried every second (a first process's
+// migrations take well under one) for 5 minutes. Not goose's session
+// lock: behind a transaction pooler (pgbouncer) a session advisory lock
+// stays on whichever server connection took it, and the unlock may reach
+// another. A process that dies holding the row frees it when the lease
+// runs out.
+func migrationLocker() lock.Locker {
+	l, err := lock.NewPostgresTableLocker(lock.WithTableLockID(migrationLockID), lock.WithTableLockTimeout(time.Second, 300), lock.WithTableUnlockTimeout(time.Second, 60))
 	if err != nil {
 		panic(err) // only for options out of range
 	}
@@ -53,7 +58,8 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
 	location := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
-	db := stdlib.OpenDB(*cfg)
+	pooler := newPooler(rawURL)
+	db := stdlib.OpenDB(*cfg, pooler.option())
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(time.Minute)
@@ -81,7 +87,7 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 			Locker:  migrationLocker(),
 		},
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := pooler.settle(ctx, db, cfg, &store.Dialect); err != nil {
 		db.Close()
 		return nil, format(err)
 	}

@@ -30,6 +30,11 @@ func TestConformance(t *testing.T) {
 	suite(os.Getenv(storetest.PostgresEnv)).RunTests(t)
 }
 
+// BenchmarkConformance: the suite's benchmarks (make bench).
+func BenchmarkConformance(b *testing.B) {
+	suite(os.Getenv(storetest.PostgresEnv)).RunBenchmarks(b)
+}
+
 // TestConformanceICU runs the suite on a database whose collation is not
 // byte-wise (ICU en-US, as many installations have), where an order and a
 // keyset cursor that disagree on collation would skip keys.
@@ -58,7 +63,7 @@ func TestConformanceICU(t *testing.T) {
 }
 
 func suite(base string) *storetest.Suite {
-	return &storetest.Suite{Open: func(t *testing.T, now func() time.Time) apikey.Store {
+	return &storetest.Suite{Open: func(t testing.TB, now func() time.Time) apikey.Store {
 		if base == "" {
 			t.Skip(storetest.PostgresSkipMessage)
 		}
@@ -67,16 +72,7 @@ func suite(base string) *storetest.Suite {
 			t.Fatal(err)
 		}
 		t.Cleanup(drop)
-		db, err := postgres.Open(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		db.Now = now
-		if _, err := db.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return db
+		return openMigrated(t, u, now)
 	}}
 }
 

@@ -26,71 +26,10 @@ import (
 func TestVerifyNotReprepared(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "keyadm.db")
-	// Statements compiled on the file: SELECTs and UPDATEs.
-	var selects, updates atomic.Int64
-	escaped := (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath()
-	// Hooks cannot be removed: this one only counts on this test's file.
-	modsqlite.RegisterConnectionHook(func(c modsqlite.ExecQuerierContext, dsn string) error {
-		if !strings.Contains(dsn, escaped) {
-			return nil
-		}
-		return c.(modsqlite.AuthorizerRegisterer).RegisterAuthorizer(
-			func(action modsqlite.AuthorizerActionCode, _, _, _, _ string) modsqlite.AuthorizerReturnCode {
-				switch action {
-				case modsqlite.AuthSelect:
-					selects.Add(1)
-				case modsqlite.AuthUpdate:
-					updates.Add(1)
-				}
-				return modsqlite.AuthorizerOK
-			})
-	})
-
-	open := func() *sqlstore.DB {
-		db, err := sqlite.Open(path, sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
-	db := open()
-	const n, known = 3000, 50
-	var secrets []string
-	for range known {
-		sec, err := apikey.GenerateSecret(nil, "qapi")
-		if err != nil {
-			t.Fatal(err)
-		}
-		secrets = append(secrets, sec.String())
-	}
-	err := storetest.Seed(ctx, db, n, func(i int, k *apikey.Key, hash []byte) []byte {
-		k.TenantID = []string{"a", "b", "c"}[i%3]
-		if i < known {
-			return apikey.HashKey(secrets[i])
-		}
-		return hash
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Statistics with STAT4 samples, as a database in service has them;
-	// then a new process prepares its statements on them.
-	if _, err := db.RW.Exec(`ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
-	var samples int
-	if err := db.RW.QueryRow(`SELECT count(*) FROM sqlite_stat4`).Scan(&samples); err != nil || samples == 0 {
-		t.Fatalf("no STAT4 samples after ANALYZE (%d, %v): the test would prove nothing", samples, err)
-	}
-	db.Close()
-	db = open()
+	selects, updates := countCompiles(path)
+	const known = 50
+	db, secrets := analysedStore(t, ctx, path, 3000, known)
 	defer db.Close()
-	if err := db.PrepareHot(ctx); err != nil {
-		t.Fatal(err)
-	}
 	svc := &apikey.Service{Store: db}
 
 	// check is the server's path: one SELECT, prepared once. verify is the
@@ -122,4 +61,79 @@ func TestVerifyNotReprepared(t *testing.T) {
 				c.name, known, s, u, c.selects, c.update)
 		}
 	}
+}
+
+// countCompiles counts the SELECTs and UPDATEs compiled on the file at path,
+// through SQLite's authorizer.
+func countCompiles(path string) (selects, updates *atomic.Int64) {
+	selects, updates = new(atomic.Int64), new(atomic.Int64)
+	escaped := (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath()
+	// Hooks cannot be removed: this one only counts on this test's file.
+	modsqlite.RegisterConnectionHook(func(c modsqlite.ExecQuerierContext, dsn string) error {
+		if !strings.Contains(dsn, escaped) {
+			return nil
+		}
+		return c.(modsqlite.AuthorizerRegisterer).RegisterAuthorizer(
+			func(action modsqlite.AuthorizerActionCode, _, _, _, _ string) modsqlite.AuthorizerReturnCode {
+				switch action {
+				case modsqlite.AuthSelect:
+					selects.Add(1)
+				case modsqlite.AuthUpdate:
+					updates.Add(1)
+				}
+				return modsqlite.AuthorizerOK
+			})
+	})
+	return selects, updates
+}
+
+// analysedStore seeds n keys over three tenants into a new store at path,
+// the first known of them with secrets it returns, gathers statistics with
+// STAT4 samples, as a database in service has them, then opens the store
+// again and prepares its statements on them, as a new process does.
+func analysedStore(t *testing.T, ctx context.Context, path string, n, known int) (*sqlstore.DB, []string) {
+	open := func() *sqlstore.DB {
+		db, err := sqlite.Open(path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open()
+	var secrets []string
+	for range known {
+		sec, err := apikey.GenerateSecret(nil, "qapi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, sec.String())
+	}
+	err := storetest.Seed(ctx, db, n, func(i int, k *apikey.Key, hash []byte) []byte {
+		k.TenantID = []string{"a", "b", "c"}[i%3]
+		if i < known {
+			return apikey.HashKey(secrets[i])
+		}
+		return hash
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Statistics with STAT4 samples, as a database in service has them;
+	// then a new process prepares its statements on them.
+	if _, err := db.RW.Exec(`ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	var samples int
+	if err := db.RW.QueryRow(`SELECT count(*) FROM sqlite_stat4`).Scan(&samples); err != nil || samples == 0 {
+		t.Fatalf("no STAT4 samples after ANALYZE (%d, %v): the test would prove nothing", samples, err)
+	}
+	db.Close()
+	db = open()
+	if err := db.PrepareHot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db, secrets
 }

@@ -202,13 +202,13 @@ func readOnlyReason(what string, err error) string {
 }
 
 // fileLocker is the lock file under which a process migrates (goose holds
-// it as a SessionLocker) or makes a new file WAL: SQLite refuses that at
-// once, with no busy wait, while another process does the same. flock(2)
+// it as its Locker) or makes a new file WAL: SQLite refuses that at once,
+// with no busy wait, while another process does the same. flock(2)
 // excludes other open files in this process as well as other processes.
 type fileLocker struct {
-	path string
-	mu   sync.Mutex
-	held map[*sql.Conn]func()
+	path   string
+	mu     sync.Mutex
+	unlock func()
 }
 
 // lock blocks until this process alone holds the file, when enabled.
@@ -227,26 +227,23 @@ func (l *fileLocker) lock(ctx context.Context, enabled bool) (unlock func(), err
 	return func() { _ = f.Unlock() }, nil
 }
 
-// SessionLock takes the lock for goose's session on conn.
-func (l *fileLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+// Lock takes the lock for goose.
+func (l *fileLocker) Lock(ctx context.Context, _ *sql.DB) error {
 	unlock, err := l.lock(ctx, true)
 	if err != nil {
 		return fmt.Errorf("lock for migrations: %w", err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.held == nil {
-		l.held = map[*sql.Conn]func(){}
-	}
-	l.held[conn] = unlock
+	l.unlock = unlock
 	return nil
 }
 
-// SessionUnlock releases what SessionLock took for conn.
-func (l *fileLocker) SessionUnlock(_ context.Context, conn *sql.Conn) error {
+// Unlock releases what Lock took.
+func (l *fileLocker) Unlock(context.Context, *sql.DB) error {
 	l.mu.Lock()
-	unlock := l.held[conn]
-	delete(l.held, conn)
+	unlock := l.unlock
+	l.unlock = nil
 	l.mu.Unlock()
 	if unlock != nil {
 		unlock()

@@ -16,8 +16,13 @@ import (
 	"github.com/keyadm/keyadm/internal/store/storetest"
 )
 
-func TestConformance(t *testing.T) {
-	suite := &storetest.Suite{Open: func(t *testing.T, now func() time.Time) apikey.Store {
+func TestConformance(t *testing.T) { suite().RunTests(t) }
+
+// BenchmarkConformance: the suite's benchmarks (make bench).
+func BenchmarkConformance(b *testing.B) { suite().RunBenchmarks(b) }
+
+func suite() *storetest.Suite {
+	return &storetest.Suite{Open: func(t testing.TB, now func() time.Time) apikey.Store {
 		db, err := sqlite.Open(filepath.Join(t.TempDir(), "keyadm.db"), sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -29,7 +34,6 @@ func TestConformance(t *testing.T) {
 		}
 		return db
 	}}
-	suite.RunTests(t)
 }
 
 // Every connection of each pool gets its page cache: a large tenant's

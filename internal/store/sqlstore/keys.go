@@ -26,7 +26,7 @@ func (tx *Tx) LockOwner(tenant string, owner *string) error {
 
 const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.description, k.permissions,
 	k.hint, k.created_at, k.created_by, k.updated_at, k.expires_at, k.revoked_at, k.revoked_by,
-	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from, ` + limitColumns
+	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from, k.sub_type, ` + limitColumns
 
 // The statements of the verify path, prepared once (see hotQueries). Their
 // parameters are written +? (see Dialect.Rebind): on SQLite, an indexed
@@ -51,12 +51,12 @@ func (tx *Tx) InsertKey(k *apikey.Key, hash []byte) error {
 
 const insertKeyColumns = `INSERT INTO api_keys (id, tenant_id, team_id, owner_id, name, description,
 	permissions, hint, key_hash, created_at, created_by, updated_at, expires_at, revoked_at,
-	revoked_by, revoke_reason, last_used_at, metadata, rotated_from, rate_limits, uses_remaining,
+	revoked_by, revoke_reason, last_used_at, metadata, rotated_from, sub_type, rate_limits, uses_remaining,
 	refill_amount, refill_period_us, refilled_at, allow_ips) VALUES `
 
-const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertRows is how many keys one INSERT carries: 25 parameters each stay
+// insertRows is how many keys one INSERT carries: 26 parameters each stay
 // well under every engine's parameter limit.
 const insertRows = 500
 
@@ -68,7 +68,7 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 	for start := 0; start < len(keys); start += insertRows {
 		end := min(start+insertRows, len(keys))
 		rows := make([]string, 0, end-start)
-		args := make([]any, 0, (end-start)*25)
+		args := make([]any, 0, (end-start)*26)
 		for i := start; i < end; i++ {
 			k := keys[i]
 			perms, meta, err := encodeLists(k)
@@ -82,7 +82,7 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 			rows = append(rows, keyValueRow)
 			args = append(args, k.ID, k.TenantID, k.TeamID, k.OwnerID, k.Name, k.Description, perms, k.Hint, hashes[i],
 				tx.t(k.CreatedAt), k.CreatedBy, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
-				k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom)
+				k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom, subType(k))
 			args = append(args, limits...)
 		}
 		if _, err := tx.exec(insertKeyColumns+strings.Join(rows, ", "), args...); err != nil {
@@ -284,7 +284,7 @@ func scanKey(rows *sql.Rows) (*apikey.Key, error) {
 	var ls limitScan
 	err := rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &k.Description, &perms,
 		&k.Hint, &created, &k.CreatedBy, &updated, &expires, &revoked, &k.RevokedBy,
-		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom}, ls.targets()...)...)
+		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom, &k.SubType}, ls.targets()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -300,4 +300,12 @@ func scanKey(rows *sql.Rows) (*apikey.Key, error) {
 		return nil, fmt.Errorf("key %s metadata: %w", k.ID, err)
 	}
 	return &k, nil
+}
+
+// subType is the stored subject type of k: user unless it says otherwise.
+func subType(k *apikey.Key) string {
+	if k.SubType == "" {
+		return apikey.SubTypeUser
+	}
+	return k.SubType
 }

@@ -24,6 +24,12 @@ func (tx *Tx) sortExpr(f apikey.SortField, a string, now any) (string, []any) {
 		return a + ".use_count", nil
 	case apikey.SortExpires:
 		return `COALESCE(` + a + `.expires_at, ` + d.HighTime + `)`, nil
+	case apikey.SortOwner:
+		return `COALESCE(` + a + `.owner_id, '')` + d.TextOrder, nil
+	case apikey.SortCreatedBy:
+		return a + ".created_by" + d.TextOrder, nil
+	case apikey.SortDescription:
+		return `COALESCE(` + a + `.description, '')` + d.TextOrder, nil
 	}
 	return a + ".created_at", nil
 }
@@ -78,6 +84,9 @@ func (tx *Tx) filterKeys(sel *selectQuery, f apikey.KeyFilter, now any) {
 	}
 	if f.OwnerID != "" {
 		sel.add(`k.owner_id = ?`, f.OwnerID)
+	}
+	if f.CreatedBy != "" {
+		sel.add(`k.created_by = ?`, f.CreatedBy)
 	}
 	switch f.Status {
 	case apikey.StatusActive:

@@ -23,8 +23,10 @@ type Migrations struct {
 	Dialect goose.Dialect
 	FS      fs.FS
 	// Locker is held while goose migrates or reads the schema's status;
-	// nil where nothing can write (a read-only SQLite file).
-	Locker lock.SessionLocker
+	// nil where nothing can write (a read-only SQLite file). Not a
+	// session lock: behind a transaction pooler a session's lock and
+	// unlock may reach different server connections.
+	Locker lock.Locker
 }
 
 // SchemaStatus is the state of a database's schema.
@@ -53,7 +55,7 @@ func MigrationFS(f fs.FS, dir string) fs.FS {
 func (m *Migrations) provider(db *sql.DB) (*goose.Provider, error) {
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if m.Locker != nil {
-		opts = append(opts, goose.WithSessionLocker(m.Locker))
+		opts = append(opts, goose.WithLocker(m.Locker))
 	}
 	return goose.NewProvider(m.Dialect, db, m.FS, opts...)
 }

@@ -34,6 +34,9 @@ type Dialect struct {
 	// CacheStatements prepares each statement once per transaction, for
 	// drivers that would parse it again on every call.
 	CacheStatements bool
+	// NoPrepare keeps every statement unprepared on the server: behind a
+	// transaction pooler the next one may run on another connection.
+	NoPrepare bool
 	// ViewOptions are the options of read transactions.
 	ViewOptions *sql.TxOptions
 	// FormatError turns driver errors into application errors.
@@ -154,7 +157,7 @@ func (db *DB) debug(msg string, args ...any) {
 // only when someone listens.
 func (db *DB) debugSQL(msg, q string) {
 	if db.Log != nil && db.Log.Enabled(context.Background(), slog.LevelDebug) {
-		db.Log.Debug(msg, "sql", oneLine(q))
+		db.Log.Debug(msg, "sql", apikey.OneLine(q))
 	}
 }
 
@@ -174,6 +177,9 @@ var hotQueries = []string{queryKeyByHash, execTouchKey, queryConfigValues, execA
 // transaction itself holds. A transaction then re-prepares a statement on
 // its own connection at most once (database/sql keeps it).
 func (db *DB) prepareHot(ctx context.Context) error {
+	if db.Dialect.NoPrepare {
+		return nil
+	}
 	for _, pool := range []*sql.DB{db.RW, db.RO} {
 		for _, q := range hotQueries {
 			q = db.Dialect.Rebind(q)

@@ -115,10 +115,6 @@ func (tx *Tx) tp(t *time.Time) any {
 	return tx.t(*t)
 }
 
-// oneLine folds a statement's white space for a log line. Only the SQL is
-// logged, never its arguments, which may include a key's hash.
-func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
-
 // placeholders is n comma-separated ? marks.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")

@@ -31,6 +31,7 @@ func (s *Suite) TestCreateGet(t *testing.T) {
 		Name: "billing-sync", Description: ptr("nightly sync"), Permissions: []string{"read", "write"},
 		Hint: c.Secret.Hint(), CreatedAt: now, CreatedBy: "ops", UpdatedAt: now,
 		ExpiresAt: ptr(now.Add(30 * apikey.Day)), Metadata: map[string]string{"env": "prod", "quote": `a "b", c`},
+		SubType: apikey.SubTypeUser,
 	}
 	if !sameKey(got, want) {
 		t.Fatalf("got  %s\nwant %s", dump(got), dump(want))

@@ -90,6 +90,44 @@ func (s *Suite) TestListFilters(t *testing.T) {
 	}
 }
 
+// pageForward lists every page after in.After, checking that each cut
+// page is full, and returns the ids in order.
+func (e *env) pageForward(t *testing.T, in apikey.ListInput) []string {
+	t.Helper()
+	var got []string
+	for {
+		p, err := e.svc.List(e.ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, idsOf(p.Keys)...)
+		if !p.More {
+			return got
+		}
+		if len(p.Keys) != in.Limit {
+			t.Fatalf("a cut page has %d keys, limit %d", len(p.Keys), in.Limit)
+		}
+		in.After = p.Keys[len(p.Keys)-1].ID
+	}
+}
+
+// pageBack lists every page before in.Before and returns the ids in order.
+func (e *env) pageBack(t *testing.T, in apikey.ListInput) []string {
+	t.Helper()
+	var back []string
+	for {
+		p, err := e.svc.List(e.ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back = append(idsOf(p.Keys), back...)
+		if !p.More {
+			return back
+		}
+		in.Before = p.Keys[0].ID
+	}
+}
+
 // TestListOrderAndPages: for every sort field and direction, the full list
 // is in order, and paging forward with After and back with Before visits
 // the same keys in the same order, with More set on every cut page.
@@ -144,39 +182,12 @@ func (s *Suite) TestListOrderAndPages(t *testing.T) {
 				}
 				want := idsOf(full.Keys)
 				for _, limit := range []int{1, 3, 4} {
-					var got []string
-					after := ""
-					for {
-						p, err := e.svc.List(e.ctx, apikey.ListInput{Filter: filter, Sort: sortBy, After: after, Limit: limit})
-						if err != nil {
-							t.Fatal(err)
-						}
-						got = append(got, idsOf(p.Keys)...)
-						if !p.More {
-							break
-						}
-						if len(p.Keys) != limit {
-							t.Fatalf("a cut page has %d keys, limit %d", len(p.Keys), limit)
-						}
-						after = p.Keys[len(p.Keys)-1].ID
-					}
+					got := e.pageForward(t, apikey.ListInput{Filter: filter, Sort: sortBy, Limit: limit})
 					if !slices.Equal(got, want) {
 						t.Fatalf("limit %d forward: %v\nwant %v", limit, got, want)
 					}
 					// Back from the last key.
-					var back []string
-					before := want[len(want)-1]
-					for {
-						p, err := e.svc.List(e.ctx, apikey.ListInput{Filter: filter, Sort: sortBy, Before: before, Limit: limit})
-						if err != nil {
-							t.Fatal(err)
-						}
-						back = append(idsOf(p.Keys), back...)
-						if !p.More {
-							break
-						}
-						before = p.Keys[0].ID
-					}
+					back := e.pageBack(t, apikey.ListInput{Filter: filter, Sort: sortBy, Before: want[len(want)-1], Limit: limit})
 					if !slices.Equal(back, want[:len(want)-1]) {
 						t.Fatalf("limit %d backward: %v\nwant %v", limit, back, want[:len(want)-1])
 					}

@@ -62,6 +62,21 @@ func (s *Suite) TestRotate(t *testing.T) {
 	// Rotating an expired key is refused; so is rotating a revoked one.
 	_, err = e.svc.Rotate(e.ctx, "", old.Key.ID, time.Hour, "ops")
 	wantCode(t, err, apikey.EPOLICY)
+	r2 := e.rotateWithoutGrace(t, k, r.Secret.String())
+
+	// Another tenant's scope does not reach the key; disabled keys refuse.
+	_, err = e.svc.Rotate(e.ctx, "other", r2.Key.ID, 0, "ops")
+	wantCode(t, err, apikey.ENOTFOUND)
+	e.setConfig("acme", apikey.SettingKeysEnabled, "false")
+	_, err = e.svc.Rotate(e.ctx, "", r2.Key.ID, 0, "ops")
+	wantCode(t, err, apikey.EPOLICY)
+}
+
+// rotateWithoutGrace rotates k, whose secret is given, with no grace: the
+// old key is revoked at once, in the trail as a revocation beside the
+// rotation, and cannot be rotated again.
+func (e *env) rotateWithoutGrace(t *testing.T, k *apikey.Key, secret string) *apikey.Rotated {
+	t.Helper()
 	r2, err := e.svc.Rotate(e.ctx, "", k.ID, 0, "ops")
 	if err != nil {
 		t.Fatal(err)
@@ -80,19 +95,13 @@ func (s *Suite) TestRotate(t *testing.T) {
 	if evs := e.events(apikey.EventQuery{KeyID: k.ID, Action: apikey.ActionKeyRotate}); len(evs) != 1 || evs[0].Details["newKeyId"] != r2.Key.ID {
 		t.Fatalf("grace 0 rotate events: %+v", evs)
 	}
-	_, _, err = e.svc.Verify(e.ctx, "", r.Secret.String())
+	_, _, err = e.svc.Verify(e.ctx, "", secret)
 	if apikey.ErrorReason(err) != apikey.ReasonRevoked {
 		t.Fatalf("rotated with grace 0, old key: %v", err)
 	}
 	_, err = e.svc.Rotate(e.ctx, "", k.ID, 0, "ops")
 	wantCode(t, err, apikey.EPOLICY)
-
-	// Another tenant's scope does not reach the key; disabled keys refuse.
-	_, err = e.svc.Rotate(e.ctx, "other", r2.Key.ID, 0, "ops")
-	wantCode(t, err, apikey.ENOTFOUND)
-	e.setConfig("acme", apikey.SettingKeysEnabled, "false")
-	_, err = e.svc.Rotate(e.ctx, "", r2.Key.ID, 0, "ops")
-	wantCode(t, err, apikey.EPOLICY)
+	return r2
 }
 
 // TestRotateKeepsEarlierExpiry: a grace longer than the key's remaining

@@ -42,7 +42,7 @@ func (c *Clock) Advance(d time.Duration) {
 // Suite runs the conformance tests against an engine. Open returns a fresh,
 // empty, migrated store using the given clock.
 type Suite struct {
-	Open func(t *testing.T, now func() time.Time) apikey.Store
+	Open func(t testing.TB, now func() time.Time) apikey.Store
 }
 
 // env is what each test gets: a service on a fresh store, and its clock.
@@ -61,15 +61,19 @@ func (s *Suite) env(t *testing.T) *env {
 }
 
 // RunTests runs every Test method of the suite as a subtest.
-func (s *Suite) RunTests(t *testing.T) {
+func (s *Suite) RunTests(t *testing.T) { runMethods(s, "Test", t) }
+
+// runMethods runs each method of s named prefix… as a subtest or
+// sub-benchmark of t, named without the prefix.
+func runMethods[T interface{ Run(string, func(T)) bool }](s *Suite, prefix string, t T) {
 	v := reflect.ValueOf(s)
 	typ := v.Type()
 	for i := 0; i < typ.NumMethod(); i++ {
 		m := typ.Method(i)
-		if !strings.HasPrefix(m.Name, "Test") {
+		if !strings.HasPrefix(m.Name, prefix) {
 			continue
 		}
-		t.Run(strings.TrimPrefix(m.Name, "Test"), func(t *testing.T) {
+		t.Run(strings.TrimPrefix(m.Name, prefix), func(t T) {
 			v.Method(i).Call([]reflect.Value{reflect.ValueOf(t)})
 		})
 	}

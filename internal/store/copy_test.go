@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/store/sqlstore"
+	"github.com/keyadm/keyadm/internal/store/storetest"
+)
+
+// engines open a fresh, migrated store of each engine.
+var engines = map[string]func(t *testing.T) string{
+	"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "keyadm.db") },
+	"postgres": func(t *testing.T) string { return storetest.PostgresURL(t) },
+}
+
+func openMigrated(t *testing.T, u string) DB {
+	t.Helper()
+	db, err := Open(context.Background(), u, Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestCopyTablesMatchSchema: the tables db copy moves are exactly the
+// tables the migrations make, on both engines, so a new migration's table
+// cannot be left out of copies.
+func TestCopyTablesMatchSchema(t *testing.T) {
+	for engine, url := range engines {
+		t.Run(engine, func(t *testing.T) {
+			db := openMigrated(t, url(t))
+			have, err := db.(sqlDB).Tables(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := slices.Sorted(slices.Values(sqlstore.CopyTables)); !slices.Equal(have, want) {
+				t.Errorf("schema has tables %v; sqlstore.CopyTables has %v: add the new table to CopyTables, parents first", have, want)
+			}
+		})
+	}
+}
+
+// seedStore makes n keys with real secrets (every tenth revoked, one
+// tenant with a setting) and returns the secrets.
+func seedStore(t *testing.T, db DB, n int) []apikey.Secret {
+	t.Helper()
+	ctx := context.Background()
+	secrets := make([]apikey.Secret, n)
+	err := storetest.Seed(ctx, db, n, func(i int, k *apikey.Key, _ []byte) []byte {
+		s, err := apikey.GenerateSecret(rand.Reader, "qapi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[i] = s
+		k.Hint, k.Metadata = s.Hint(), map[string]string{"i": "x"}
+		if i%10 == 0 {
+			at := k.CreatedAt
+			k.RevokedAt = &at
+		}
+		return s.Hash()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &apikey.Service{Store: db}
+	if _, err := svc.SetConfig(ctx, "acme", "max_keys_per_user", "5", "tester"); err != nil {
+		t.Fatal(err)
+	}
+	// A usage count and a rate-limit state, so their tables move too.
+	k, _, err := svc.Check(ctx, secrets[1].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RecordUsage(ctx, []apikey.UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Outcome: "valid", Count: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(ctx, func(tx apikey.Tx) error {
+		_, err := tx.TakeRate("k:"+k.ID, apikey.Rate{Limit: 1, Per: time.Minute}, tx.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return secrets
+}
+
+// checkVerifies: every key verifies on db as it did on the source:
+// revoked ones are rejected as revoked, the others accepted.
+func checkVerifies(t *testing.T, db DB, secrets []apikey.Secret) {
+	t.Helper()
+	svc := &apikey.Service{Store: db}
+	for i, s := range secrets {
+		_, _, err := svc.Check(context.Background(), s.String())
+		if revoked := i%10 == 0; revoked != (apikey.ErrorCode(err) == apikey.EREJECTED) || (!revoked && err != nil) {
+			t.Fatalf("key %d (revoked %v) on %s: %v", i, revoked, db.Engine(), err)
+		}
+	}
+}
+
+func mustCopy(t *testing.T, src, dst DB, opts CopyOptions) []TableCount {
+	t.Helper()
+	counts, err := Copy(context.Background(), src, dst, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return counts
+}
+
+// TestCopy: SQLite to PostgreSQL and back, with the row counts, every
+// key verifying on each target, and new rows numbered past the copied ones.
+func TestCopy(t *testing.T) {
+	ctx := context.Background()
+	const n = 2000 // more than one batch
+	src := openMigrated(t, engines["sqlite"](t))
+	secrets := seedStore(t, src, n)
+	pg := openMigrated(t, engines["postgres"](t))
+	back := openMigrated(t, engines["sqlite"](t))
+	want := []TableCount{{Table: "api_keys", Rows: n}, {Table: "tenant_config", Rows: 1}, {Table: "audit_events", Rows: 1},
+		{Table: "key_usage", Rows: 1}, {Table: "rate_limit_state", Rows: 1}}
+	var started int64
+	var progressed int
+	opts := CopyOptions{Start: func(total int64) { started = total }, Progress: func(rows int) { progressed += rows }}
+	if got := mustCopy(t, src, pg, opts); !slices.Equal(got, want) {
+		t.Errorf("sqlite to postgres copied %v, want %v", got, want)
+	}
+	if started != n+4 || progressed != n+4 {
+		t.Errorf("progress: started %d, progressed %d, want %d", started, progressed, n+4)
+	}
+	checkVerifies(t, pg, secrets)
+	if got := mustCopy(t, pg, back, CopyOptions{}); !slices.Equal(got, want) {
+		t.Errorf("postgres to sqlite copied %v, want %v", got, want)
+	}
+	checkVerifies(t, back, secrets)
+	for _, db := range []DB{pg, back} {
+		svc := &apikey.Service{Store: db}
+		cfg, err := svc.Config(ctx, "acme")
+		if err != nil || cfg.MaxKeysPerUser() != 5 {
+			t.Errorf("%s: acme's config %+v, %v", db.Engine(), cfg, err)
+		}
+		var usage []apikey.UsageCount
+		err = svc.Usage(ctx, apikey.UsageQuery{}, func(c apikey.UsageCount) error { usage = append(usage, c); return nil })
+		if err != nil || len(usage) != 1 || usage[0].Count != 3 || !usage[0].Hour.Equal(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) {
+			t.Errorf("%s: usage %+v, %v", db.Engine(), usage, err)
+		}
+		// The copied event keeps its id; the next one gets a new one.
+		if _, err := svc.SetConfig(ctx, "acme", "max_keys_per_user", "6", "tester"); err != nil {
+			t.Errorf("%s: a new event after the copy: %v", db.Engine(), err)
+		}
+		got, _, err := svc.Get(ctx, "", secretsKeyID(t, db, secrets[3]))
+		if err != nil || got.Metadata["i"] != "x" || got.Hint != secrets[3].Hint() {
+			t.Errorf("%s: key 3 is %+v, %v", db.Engine(), got, err)
+		}
+	}
+}
+
+func secretsKeyID(t *testing.T, db DB, s apikey.Secret) string {
+	t.Helper()
+	k, _, err := (&apikey.Service{Store: db}).Check(context.Background(), s.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.ID
+}
+
+// TestCopyInterrupted: a copy cancelled after its first batch leaves the
+// target as it was, empty, in both directions.
+func TestCopyInterrupted(t *testing.T) {
+	for from, to := range map[string]string{"sqlite": "postgres", "postgres": "sqlite"} {
+		t.Run(from+" to "+to, func(t *testing.T) {
+			src := openMigrated(t, engines[from](t))
+			seedStore(t, src, 2000)
+			dst := openMigrated(t, engines[to](t))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			copied := 0
+			_, err := Copy(ctx, src, dst, CopyOptions{Progress: func(rows int) { copied += rows; cancel() }})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("interrupted copy: %v, want context.Canceled", err)
+			}
+			if copied == 0 || copied >= 2000 {
+				t.Errorf("cancelled after %d rows, want within the keys", copied)
+			}
+			assertEmpty(t, dst)
+		})
+	}
+}
+
+func assertEmpty(t *testing.T, db DB) {
+	t.Helper()
+	for _, table := range sqlstore.CopyTables {
+		var n int
+		if err := db.(sqlDB).RW.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s %s: %d rows, %v; want empty", db.Engine(), table, n, err)
+		}
+	}
+}
+
+// TestCopyNonEmptyTarget: a target with rows is refused, as invalid input
+// with nothing written, unless forced; forced, its rows are replaced.
+func TestCopyNonEmptyTarget(t *testing.T) {
+	for engine, url := range engines {
+		t.Run(engine, func(t *testing.T) {
+			src := openMigrated(t, engines["sqlite"](t))
+			secrets := seedStore(t, src, 20)
+			dst := openMigrated(t, url(t))
+			old := seedStore(t, dst, 3)
+			_, err := Copy(context.Background(), src, dst, CopyOptions{})
+			if apikey.ErrorCode(err) != apikey.EINVALID {
+				t.Fatalf("copy to a non-empty target: %v, want invalid", err)
+			}
+			checkVerifies(t, dst, old)
+			mustCopy(t, src, dst, CopyOptions{Force: true})
+			checkVerifies(t, dst, secrets)
+			if _, _, err := (&apikey.Service{Store: dst}).Check(context.Background(), old[1].String()); apikey.ErrorCode(err) != apikey.EREJECTED {
+				t.Errorf("a key of the replaced rows still verifies: %v", err)
+			}
+		})
+	}
+}
