@@ -232,7 +232,9 @@ func parseCSV(text string) ([]output.KeyRecord, error) {
 			case "allowIps":
 				r.AllowIPs = strings.Fields(cell)
 			case "useCount":
-				r.UseCount, err = strconv.ParseInt(cell, 10, 64)
+				if r.UseCount, err = strconv.ParseInt(cell, 10, 64); err != nil {
+					return nil, err
+				}
 			case "usesRemaining", "refill", "refillsAt":
 				if cell != "" {
 					return nil, fmt.Errorf("column %s: %q for a key without credits", h, cell)
