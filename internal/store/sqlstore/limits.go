@@ -62,7 +62,8 @@ func (s *limitScan) targets() []any {
 func (s *limitScan) decode(id string, l *apikey.Limits) error {
 	var rates []storedRate
 	var ips []string
-	if err := errors.Join(json.Unmarshal(s.rates, &rates), json.Unmarshal(s.ips, &ips)); err != nil {
+	// Most keys have neither: no JSON decoding on their verify path.
+	if err := errors.Join(unmarshalList(s.rates, &rates), unmarshalList(s.ips, &ips)); err != nil {
 		return fmt.Errorf("key %s limits: %w", id, err)
 	}
 	l.RateLimits = nil
@@ -177,4 +178,13 @@ func (d Dialect) greatest() string {
 		return "MAX"
 	}
 	return d.Greatest
+}
+
+// unmarshalList decodes a JSON list, the empty one without the decoder.
+func unmarshalList[T any](b []byte, v *[]T) error {
+	if string(b) == "[]" {
+		*v = nil
+		return nil
+	}
+	return json.Unmarshal(b, v)
 }
