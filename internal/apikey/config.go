@@ -14,6 +14,7 @@ const (
 	SettingMaxExpiry     = "max_api_key_expiry"
 	SettingDefaultExpiry = "default_expiry"
 	SettingKeyPrefix     = "key_prefix"
+	SettingPermissions   = "permissions"
 	// The admin API's rate limits per requesting key (serve, per process).
 	SettingAdminReadRate  = "admin_read_rate"
 	SettingAdminWriteRate = "admin_write_rate"
@@ -58,12 +59,42 @@ var settings = map[string]setting{
 	SettingExternalClientExpiry: {"P365D", normalizeOptionalDuration(SettingExternalClientExpiry)},
 	SettingAdminReadRate:        {"1000/1m", normalizeRate(SettingAdminReadRate)},
 	SettingAdminWriteRate:       {"100/1m", normalizeRate(SettingAdminWriteRate)},
+	SettingPermissions:          {PermissionAll, normalizePermissionList},
 	SettingKeyPrefix: {DefaultPrefix, func(v string) (string, error) {
 		if !ValidPrefix(v) {
 			return "", Errorf(EINVALID, "invalid value %s for %s: want 2-16 lower-case letters and digits, starting with a letter", Quote(v), SettingKeyPrefix)
 		}
 		return v, nil
 	}},
+}
+
+// normalizePermissionList checks a list setting: permissions separated by
+// commas (white space around each is dropped), stored sorted and without
+// repeats, so the same ceiling always reads the same.
+func normalizePermissionList(v string) (string, error) {
+	var perms []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			perms = append(perms, p)
+		}
+	}
+	if len(perms) == 0 {
+		return "", Errorf(EINVALID, "invalid value %s for %s: want permissions separated by commas (read,billing:*), or * for no ceiling", Quote(v), SettingPermissions)
+	}
+	perms, err := ValidatePermissions(perms)
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(perms)
+	return strings.Join(perms, ","), nil
+}
+
+// ParsePermissionList reads a stored permission list; "" is nil.
+func ParsePermissionList(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
 }
 
 func normalizeOptionalDuration(name string) func(string) (string, error) {
@@ -184,6 +215,10 @@ func (c TenantConfig) MaxExpiry() time.Duration { return optionalDuration(c.Get(
 func (c TenantConfig) DefaultExpiry() time.Duration {
 	return optionalDuration(c.Get(SettingDefaultExpiry))
 }
+
+// Ceiling reports the permissions setting: the most any key of the tenant
+// may do (["*"]: no ceiling).
+func (c TenantConfig) Ceiling() []string { return ParsePermissionList(c.Get(SettingPermissions)) }
 
 // KeyPrefix reports key_prefix.
 func (c TenantConfig) KeyPrefix() string { return c.Get(SettingKeyPrefix) }

@@ -1,6 +1,7 @@
 package apikey_test
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,6 +86,14 @@ func checkSetting(t *testing.T, name, value string) {
 	case apikey.SettingKeyPrefix:
 		if !apikey.ValidPrefix(v) || cfg.KeyPrefix() != v {
 			t.Fatalf("%s = %q reads as %q", name, v, cfg.KeyPrefix())
+		}
+	case apikey.SettingPermissions:
+		got := cfg.Ceiling()
+		if strings.Join(got, ",") != v || !slices.IsSorted(got) {
+			t.Fatalf("%s = %q reads as %q", name, v, got)
+		}
+		if _, err := apikey.ValidatePermissions(got); err != nil {
+			t.Fatalf("%s = %q holds an invalid permission: %v", name, v, err)
 		}
 	default:
 		t.Fatalf("NormalizeSetting accepted the unknown name %q", name)

@@ -18,10 +18,11 @@ var allSettings = []string{
 	apikey.SettingExternalClientExpiry,
 	apikey.SettingAdminReadRate,
 	apikey.SettingAdminWriteRate,
+	apikey.SettingPermissions,
 }
 
 func TestSettingNames(t *testing.T) {
-	want := []string{"admin_read_rate", "admin_write_rate", "api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "scim_externalClient_expiry"}
+	want := []string{"admin_read_rate", "admin_write_rate", "api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "permissions", "scim_externalClient_expiry"}
 	got := apikey.SettingNames()
 	if !slices.Equal(got, want) {
 		t.Fatalf("SettingNames() = %q, want %q", got, want)
@@ -270,6 +271,7 @@ func TestResolveConfigTenant(t *testing.T) {
 		"scim_externalClient_expiry": {"scim_externalClient_expiry", "P365D", apikey.SourceBuiltin},
 		"admin_read_rate":            {"admin_read_rate", "1000/1m", apikey.SourceBuiltin},
 		"admin_write_rate":           {"admin_write_rate", "100/1m", apikey.SourceBuiltin},
+		"permissions":                {"permissions", "*", apikey.SourceBuiltin},
 	}
 	got := values(c)
 	for name, w := range want {

@@ -21,6 +21,7 @@ const (
 	EPOLICY      = "policy"      // refused by the tenant's policy
 	EREJECTED    = "rejected"    // verify: the key does not grant access
 	ECONFLICT    = "conflict"    // the change collides with the current state
+	EFORBIDDEN   = "forbidden"   // beyond the authority of whoever asks, or of a key's owner
 )
 
 // Rejection reasons, carried by EREJECTED errors from Verify.
@@ -30,6 +31,8 @@ const (
 	ReasonRevoked   = "revoked"
 	ReasonExpired   = "expired"
 	ReasonDisabled  = "disabled"
+	// ReasonInsufficient: the key is good, but lacks a required permission.
+	ReasonInsufficient = "insufficient_permissions"
 )
 
 // Error is an application error: a code, a message safe to show to the user,
@@ -44,7 +47,10 @@ type Error struct {
 	Code    string
 	Message string
 	Reason  string
-	Err     error // underlying cause, for logs; never shown as is
+	// Meta holds facts a program may act on (the missing permissions of
+	// an insufficient_permissions rejection); never a secret.
+	Meta map[string]any
+	Err  error // underlying cause, for logs; never shown as is
 }
 
 func (e *Error) Error() string { return e.Worded(nil) }

@@ -59,13 +59,13 @@ func TestKeyStatusAt(t *testing.T) {
 }
 
 func TestParseStatus(t *testing.T) {
-	for _, s := range []string{"active", "expired", "revoked"} {
+	for _, s := range []string{"active", "disabled", "expired", "revoked"} {
 		got, err := apikey.ParseStatus(s)
 		if err != nil || string(got) != s {
 			t.Errorf("ParseStatus(%q) = %q, %v", s, got, err)
 		}
 	}
-	for _, s := range []string{"", "Active", "ACTIVE", "disabled", "all", " active", "revoked\n"} {
+	for _, s := range []string{"", "Active", "ACTIVE", "Disabled", "all", " active", "revoked\n"} {
 		got, err := apikey.ParseStatus(s)
 		if apikey.ErrorCode(err) != apikey.EINVALID || got != "" {
 			t.Errorf("ParseStatus(%q) = %q, %v, want EINVALID", s, got, err)

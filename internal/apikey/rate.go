@@ -2,7 +2,6 @@ package apikey
 
 import (
 	"context"
-	"net/netip"
 	"time"
 )
 
@@ -60,38 +59,28 @@ type Admission struct {
 	RefillsAt *time.Time
 }
 
-// AdmitOptions say which limits to enforce: the command line has no client
-// address and no rate (each process would be its own client).
-type AdmitOptions struct {
-	Client netip.Addr // zero: no allowlist check
-	Rates  bool
-}
-
-// Admit enforces k's limits on one verification at now: the client
-// allowlist, then, in one write transaction, every rate-limit window and
-// the credits, so a refused request spends nothing. It returns what the
-// limits said even when it refuses (for RateLimit headers).
-func (s *Service) Admit(ctx context.Context, k *Key, opts AdmitOptions) (*Admission, error) {
+// Admit enforces k's limits that spend on one verification at now, after
+// Check (or CheckFrom) let it through: in one write transaction, every
+// rate-limit window, then the credits, so a request refused by one spends
+// nothing of the others. It returns what the limits said even when it
+// refuses (for RateLimit headers). A key without such limits costs no
+// write.
+func (s *Service) Admit(ctx context.Context, k *Key) (*Admission, error) {
 	adm := &Admission{}
-	if opts.Client.IsValid() && !k.AllowsIP(opts.Client) {
-		return adm, Rejectf(ReasonIPNotAllowed, "key rejected: key %s may not be used from %s", k.ID, opts.Client)
-	}
-	if !k.Limited() || (!opts.Rates && k.UsesRemaining == nil) {
+	if !k.Limited() {
 		return adm, nil
 	}
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		now := tx.Now()
 		adm.Rates = adm.Rates[:0]
-		if opts.Rates {
-			for _, r := range k.RateLimits {
-				st, err := tx.TakeRate("k:"+k.ID, r, now)
-				if err != nil {
-					return err
-				}
-				adm.Rates = append(adm.Rates, st)
-				if !st.Allowed {
-					return Rejectf(ReasonRateLimited, "key rejected: key %s is over its rate limit of %s; retry in %s", k.ID, r, retryWords(st.RetryAfter))
-				}
+		for _, r := range k.RateLimits {
+			st, err := tx.TakeRate("k:"+k.ID, r, now)
+			if err != nil {
+				return err
+			}
+			adm.Rates = append(adm.Rates, st)
+			if !st.Allowed {
+				return Rejectf(ReasonRateLimited, "key rejected: key %s is over its rate limit of %s; retry in %s", k.ID, r, retryWords(st.RetryAfter))
 			}
 		}
 		return spend(tx, k, now, adm)

@@ -9,9 +9,27 @@ import (
 // ValidateAction checks an audit action to filter by ("" for any).
 func ValidateAction(action string) error {
 	if action != "" && !slices.Contains(Actions, action) {
-		return Errorf(EINVALID, "invalid action %s: want one of %s", Quote(action), strings.Join(Actions, ", "))
+		return Errorf(EINVALID, "invalid action %s: want one of %s", Quote(action), actionList())
 	}
 	return nil
+}
+
+// actionList names every action, a family at a time (key.create|update|…),
+// so the message stays one short line as actions are added.
+func actionList() string {
+	var families []string
+	verbs := map[string][]string{}
+	for _, a := range Actions {
+		family, verb, _ := strings.Cut(a, ".")
+		if verbs[family] == nil {
+			families = append(families, family)
+		}
+		verbs[family] = append(verbs[family], verb)
+	}
+	for i, f := range families {
+		families[i] = f + "." + strings.Join(verbs[f], "|")
+	}
+	return strings.Join(families, ", ")
 }
 
 // Events streams audit events, newest first.

@@ -58,9 +58,7 @@ func (in *CreateInput) Validate() error {
 	if err := ValidateText("description", in.Description, 0, MaxDescriptionLen); err != nil {
 		return err
 	}
-	if len(in.Permissions) == 0 {
-		in.Permissions = DefaultPermissions
-	}
+	// No permissions: the key inherits, or gets the default (see Create).
 	perms, err := ValidatePermissions(in.Permissions)
 	if err != nil {
 		return err
@@ -106,13 +104,17 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 		if err := checkQuota(tx, cfg, in.TenantID, owner); err != nil {
 			return err
 		}
+		perms, err := keyScope(tx, in.TenantID, owner, optional(in.TeamID), in.Permissions)
+		if err != nil {
+			return err
+		}
 		k := &Key{
 			TenantID:    in.TenantID,
 			TeamID:      optional(in.TeamID),
 			OwnerID:     owner,
 			Name:        in.Name,
 			Description: optional(in.Description),
-			Permissions: in.Permissions,
+			Permissions: perms,
 			CreatedBy:   in.Actor,
 			Metadata:    in.Metadata,
 			SubType:     in.SubType,
@@ -126,6 +128,41 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// keyScope is the own scope of a key of that owner and team: without
+// permissions given, nothing (it inherits) where the owner or the team is
+// registered, else DefaultPermissions; with permissions, those, if the
+// registered owner and team hold them all.
+func keyScope(tx Tx, tenant string, owner, team *string, perms []string) ([]string, error) {
+	u, err := registered(tx, KindUser, tenant, owner)
+	if err != nil {
+		return nil, err
+	}
+	t, err := registered(tx, KindTeam, tenant, team)
+	if err != nil {
+		return nil, err
+	}
+	if len(perms) == 0 {
+		if u != nil || t != nil {
+			return []string{}, nil
+		}
+		return DefaultPermissions, nil
+	}
+	return perms, checkWithin(perms, u, t)
+}
+
+// registered is the tenant's user or team of that id, or nil where the id
+// is absent or free (not registered).
+func registered(tx Tx, kind PrincipalKind, tenant string, id *string) (*Principal, error) {
+	if id == nil {
+		return nil, nil
+	}
+	p, err := tx.GetPrincipal(kind, tenant, *id)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	}
+	return p, err
 }
 
 // keysEnabled refuses new keys for a tenant whose api_keys_enabled is false.
@@ -250,16 +287,22 @@ type UpdateInput struct {
 	Name        *string
 	Description *string
 	Permissions []string
-	Expiry      Expiry
-	Metadata    map[string]string
-	Limits      LimitsInput
-	Actor       string
+	// Inherit drops the key's own scope: it then inherits its owner's and
+	// team's permissions.
+	Inherit  bool
+	Expiry   Expiry
+	Metadata map[string]string
+	Limits   LimitsInput
+	Actor    string
 }
 
 // Validate checks the input without touching a store.
 func (in *UpdateInput) Validate() error {
 	if err := in.Limits.validate(); err != nil {
 		return err
+	}
+	if in.Inherit && in.Permissions != nil {
+		return Errorf(EINVALID, "give %s or %s, not both", Field("permissions"), Field("inherit"))
 	}
 	if in.Name != nil {
 		if err := ValidateName(*in.Name); err != nil {
@@ -293,7 +336,7 @@ func (in *UpdateInput) Validate() error {
 	if err := positive("expiresIn", in.Expiry.In); err != nil {
 		return err
 	}
-	if in.Name == nil && in.Description == nil && in.Permissions == nil && !in.Expiry.set() && len(in.Metadata) == 0 && !in.Limits.set() {
+	if in.Name == nil && in.Description == nil && in.Permissions == nil && !in.Inherit && !in.Expiry.set() && len(in.Metadata) == 0 && !in.Limits.set() {
 		return Errorf(EINVALID, "nothing to update: give %s, %s, %s, an expiry, %s or a limit", Field("name"), Field("description"), Field("permissions"), Field("metadata"))
 	}
 	return ValidateMetadata(in.Metadata)
@@ -326,7 +369,14 @@ func (s *Service) Update(ctx context.Context, tenant, id string, in UpdateInput)
 			change("description", k.Description, optional(*in.Description))
 			k.Description = optional(*in.Description)
 		}
+		if in.Inherit && !k.Inherits() {
+			change("permissions", k.Permissions, []string{})
+			k.Permissions = []string{}
+		}
 		if in.Permissions != nil && !slices.Equal(in.Permissions, k.Permissions) {
+			if _, err := keyScope(tx, k.TenantID, k.OwnerID, k.TeamID, in.Permissions); err != nil {
+				return err
+			}
 			change("permissions", k.Permissions, in.Permissions)
 			k.Permissions = in.Permissions
 		}

@@ -2,17 +2,22 @@ package apikey
 
 import (
 	"context"
+	"net/netip"
+	"strings"
 	"time"
 )
 
-// Verify checks a plaintext key and records its use. A malformed key is
-// rejected before any database read. With a tenant, another tenant's key
-// is unknown, and its use is not recorded.
-func (s *Service) Verify(ctx context.Context, tenant, plaintext string) (*Key, time.Time, error) {
-	k, _, err := s.check(ctx, tenant, plaintext)
+// Verify checks a plaintext key, and that it grants every one of the
+// required permissions, and records its use. A malformed key is rejected
+// before any database read. With a tenant, another tenant's key is
+// unknown, and its use is not recorded. The key it returns holds its
+// effective permissions (Key.Effective).
+func (s *Service) Verify(ctx context.Context, tenant, plaintext string, required ...string) (*Key, time.Time, error) {
+	k, _, err := s.check(ctx, tenant, plaintext, netip.Addr{}, required)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	effective := k.Effective
 	var now time.Time
 	err = s.Store.Update(ctx, func(tx Tx) error {
 		now = tx.Now()
@@ -28,21 +33,36 @@ func (s *Service) Verify(ctx context.Context, tenant, plaintext string) (*Key, t
 		k, err = tx.GetKey(k.ID, "") // the whole record, as it now stands
 		return err
 	})
-	return k, now, err
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	k.Effective = effective
+	return k, now, nil
 }
 
 // Check is Verify without recording the use, for callers that record
 // uses themselves (the HTTP server coalesces them). It reads the store on
 // every call: no cache can serve a revoked key. The key it returns holds
-// its identity only (see Tx.KeyByHash); a known key that is rejected
-// (revoked, expired) comes back with the rejection, for usage counts.
-func (s *Service) Check(ctx context.Context, plaintext string) (*Key, time.Time, error) {
-	return s.check(ctx, "", plaintext)
+// its identity only (see Tx.KeyByHash) and its effective permissions; a
+// known key that is rejected (revoked, expired, …) comes back with the
+// rejection, for usage counts.
+func (s *Service) Check(ctx context.Context, plaintext string, required ...string) (*Key, time.Time, error) {
+	return s.check(ctx, "", plaintext, netip.Addr{}, required)
+}
+
+// CheckFrom is Check of a request from a client address: a key with an
+// allowlist refuses any other (ip_not_allowed).
+func (s *Service) CheckFrom(ctx context.Context, plaintext string, client netip.Addr, required ...string) (*Key, time.Time, error) {
+	return s.check(ctx, "", plaintext, client, required)
 }
 
 // check verifies a key; with a tenant, another tenant's key is unknown,
 // whatever its state, so nothing of it is revealed.
-func (s *Service) check(ctx context.Context, tenant, plaintext string) (*Key, time.Time, error) {
+func (s *Service) check(ctx context.Context, tenant, plaintext string, client netip.Addr, required []string) (*Key, time.Time, error) {
+	required, err := ValidatePermissions(required)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	secret, err := ParseSecret(plaintext)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -52,24 +72,14 @@ func (s *Service) check(ctx context.Context, tenant, plaintext string) (*Key, ti
 	// One read: no transaction needed, and none paid for.
 	err = s.Store.Peek(ctx, func(tx Tx) error {
 		now = tx.Now()
-		var tenantEnabled, globalEnabled *string
-		k, tenantEnabled, globalEnabled, err = tx.KeyByHash(secret.Hash())
-		if ErrorCode(err) == ENOTFOUND || (err == nil && tenant != "" && k.TenantID != tenant) {
+		g, err := tx.KeyByHash(secret.Hash())
+		if ErrorCode(err) == ENOTFOUND || (err == nil && tenant != "" && g.Key.TenantID != tenant) {
 			return Rejectf(ReasonUnknown, "key rejected: unknown key")
 		} else if err != nil {
 			return err
 		}
-		switch k.StatusAt(now) {
-		case StatusRevoked:
-			return Rejectf(ReasonRevoked, "key rejected: key %s was revoked", k.ID)
-		case StatusExpired:
-			return Rejectf(ReasonExpired, "key rejected: key %s expired %s", k.ID, k.ExpiresAt.UTC().Format(time.RFC3339))
-		}
-		cfg := ResolveConfig(k.TenantID, oneSetting(SettingKeysEnabled, globalEnabled), oneSetting(SettingKeysEnabled, tenantEnabled))
-		if !cfg.KeysEnabled() {
-			return Rejectf(ReasonDisabled, "key rejected: API keys are disabled for tenant %q", k.TenantID)
-		}
-		return nil
+		k = g.Key
+		return authorize(g, now, client, required)
 	})
 	if err != nil && ErrorCode(err) == EREJECTED && k != nil && (tenant == "" || k.TenantID == tenant) {
 		return k, now, err
@@ -77,6 +87,44 @@ func (s *Service) check(ctx context.Context, tenant, plaintext string) (*Key, ti
 		return nil, time.Time{}, err
 	}
 	return k, now, nil
+}
+
+// authorize decides whether a found key grants access at now, to the
+// client (the zero address: any), with the required permissions, and sets
+// its effective permissions. The permanent refusals come first (see
+// Key.StatusAt), then the pauses: the key's, its tenant's, its owner's and
+// its team's; then the allowlist, before the permissions, so a client the
+// key refuses learns nothing of what it grants. (The limits that spend,
+// rate limits then credits, come after all these: see Admit.)
+func authorize(g *KeyGrant, now time.Time, client netip.Addr, required []string) error {
+	k := g.Key
+	switch k.StatusAt(now) {
+	case StatusRevoked:
+		return Rejectf(ReasonRevoked, "key rejected: key %s was revoked", k.ID)
+	case StatusExpired:
+		return Rejectf(ReasonExpired, "key rejected: key %s expired %s", k.ID, k.ExpiresAt.UTC().Format(time.RFC3339))
+	case StatusDisabled:
+		return Rejectf(ReasonDisabled, "key rejected: key %s is disabled (keyadm enable %s restores it)", k.ID, k.ID)
+	}
+	cfg := ResolveConfig(k.TenantID, settingsOf(g.GlobalEnabled, g.GlobalCeiling), settingsOf(g.TenantEnabled, g.TenantCeiling))
+	if !cfg.KeysEnabled() {
+		return Rejectf(ReasonDisabled, "key rejected: API keys are disabled for tenant %q", k.TenantID)
+	}
+	for _, p := range []*Principal{g.Owner, g.Team} {
+		if p != nil && !p.Enabled {
+			return Rejectf(ReasonDisabled, "key rejected: key %s's %s %s is disabled", k.ID, p.Kind.Role(), Quote(p.ID))
+		}
+	}
+	if client.IsValid() && !k.AllowsIP(client) {
+		return Rejectf(ReasonIPNotAllowed, "key rejected: key %s may not be used from %s", k.ID, client)
+	}
+	k.Effective = Authority{Own: k.Permissions, Owner: g.Owner, Team: g.Team, Ceiling: cfg.Ceiling()}.Effective()
+	if miss := Missing(k.Effective, required); len(miss) > 0 {
+		e := Rejectf(ReasonInsufficient, "key rejected (insufficient_permissions): key %s lacks %s", k.ID, strings.Join(miss, ", "))
+		e.Meta = map[string]any{"missing": miss}
+		return e
+	}
+	return nil
 }
 
 // Touch records the last use of many keys in one transaction; a time
@@ -95,10 +143,15 @@ func (s *Service) Touch(ctx context.Context, uses map[string]time.Time) error {
 	})
 }
 
-// oneSetting is a one-entry config map, or nil for a value not set.
-func oneSetting(name string, value *string) map[string]string {
-	if value == nil {
-		return nil
+// settingsOf is the config map of the settings verify reads, without
+// those not set.
+func settingsOf(enabled, ceiling *string) map[string]string {
+	m := map[string]string{}
+	if enabled != nil {
+		m[SettingKeysEnabled] = *enabled
 	}
-	return map[string]string{name: *value}
+	if ceiling != nil {
+		m[SettingPermissions] = *ceiling
+	}
+	return m
 }

@@ -38,12 +38,12 @@ type Tx interface {
 	// RevokeKeys revokes the keys of those ids not yet revoked, in one
 	// write, and returns the ids it revoked.
 	RevokeKeys(ids []string, at time.Time, by string, reason *string) ([]string, error)
-	// KeyByHash finds a key by the hash of its secret, with the
-	// api_keys_enabled values set for its tenant and globally (nil where
-	// not set), in one read: verification is the hot path. The key holds
-	// its identity only: ID, TenantID, TeamID, OwnerID, Name, Permissions,
-	// ExpiresAt and RevokedAt; GetKey reads the rest.
-	KeyByHash(hash []byte) (k *Key, tenantEnabled, globalEnabled *string, err error)
+	// KeyByHash finds a key by the hash of its secret, with all that
+	// decides what it may do, in one read: verification is the hot path.
+	// The key holds its identity only: ID, TenantID, TeamID, OwnerID,
+	// Name, Permissions, ExpiresAt, RevokedAt and DisabledAt; GetKey reads
+	// the rest.
+	KeyByHash(hash []byte) (*KeyGrant, error)
 	// SaveKey writes a key's mutable fields.
 	SaveKey(k *Key) error
 	DeleteKey(id string) error
@@ -55,10 +55,33 @@ type Tx interface {
 	ConfigValues(tenant string) (map[string]string, error)
 	SetConfig(tenant, name, value string) error
 	UnsetConfig(tenant, name string) (bool, error)
+	// InsertPrincipal stores a new user or team; one that exists is
+	// EINVALID.
+	InsertPrincipal(p *Principal) error
+	GetPrincipal(kind PrincipalKind, tenant, id string) (*Principal, error)
+	SavePrincipal(p *Principal) error
+	DeletePrincipal(kind PrincipalKind, tenant, id string) error
+	// EachPrincipal streams a tenant's users or teams ("" tenant: every
+	// tenant's), by tenant and id.
+	EachPrincipal(kind PrincipalKind, tenant string, fn func(*Principal) error) error
+	// CountKeysOf counts the unrevoked keys whose owner (user) or team
+	// names the principal.
+	CountKeysOf(kind PrincipalKind, tenant, id string) (int, error)
 	AppendEvent(e *AuditEvent) error
 	AppendEvents(events []*AuditEvent) error
 	EachEvent(q EventQuery, fn func(*AuditEvent) error) error
 	LimitTx
+}
+
+// KeyGrant is a key found by its secret and what decides, at verify,
+// what it may do: the api_keys_enabled and permissions values set for its
+// tenant and globally (nil where not set), and its registered owner and
+// team (nil where not registered; Permissions and Enabled only).
+type KeyGrant struct {
+	Key                          *Key
+	TenantEnabled, GlobalEnabled *string
+	TenantCeiling, GlobalCeiling *string
+	Owner, Team                  *Principal
 }
 
 // SortField names a list order.

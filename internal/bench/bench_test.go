@@ -197,6 +197,9 @@ func BenchmarkSeed(b *testing.B) {
 // seeded (fresh-*, no statistics), then after ANALYZE. floor-bare is the
 // floor's query with a bare ? instead of +?: on SQLite with STAT4 samples,
 // the statement is re-prepared on every call (what keyadm's queries avoid).
+// check-registered is check on keys whose owner and team are registered
+// users and teams and whose tenant has a permissions ceiling: the same one
+// query, joining them all.
 func BenchmarkVerify(b *testing.B) {
 	ctx := context.Background()
 	for _, engine := range engines() {
@@ -240,4 +243,37 @@ func benchVerify(b *testing.B, ctx context.Context, s *seeded, prefix string, al
 		return
 	}
 	b.Run(prefix+"floor-bare", floorLoop(`SELECT id FROM api_keys WHERE key_hash = ?`))
+	registered := registeredKeys(b, ctx, svc)
+	b.Run(prefix+"check-registered", func(b *testing.B) {
+		for i := range b.N {
+			if _, _, err := svc.Check(ctx, registered[i%len(registered)], "read"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// registeredKeys makes keys of tenant-000 whose owner and team are
+// registered and that inherit from them, so check-registered measures
+// verify with everything the one query joins (owner, team, ceiling).
+func registeredKeys(b *testing.B, ctx context.Context, svc *apikey.Service) []string {
+	for _, kind := range []apikey.PrincipalKind{apikey.KindUser, apikey.KindTeam} {
+		_, err := svc.AddPrincipal(ctx, kind, "tenant-000", "bench-"+string(kind),
+			apikey.PrincipalInput{Permissions: []string{"read", "billing:*"}, Actor: "bench"})
+		if err != nil && apikey.ErrorCode(err) != apikey.EINVALID { // EINVALID: there from an earlier run
+			b.Fatal(err)
+		}
+	}
+	if _, err := svc.SetConfig(ctx, "tenant-000", apikey.SettingPermissions, "read,billing:read", "bench"); err != nil {
+		b.Fatal(err)
+	}
+	secrets := make([]string, 100)
+	for i := range secrets {
+		c, err := svc.Create(ctx, apikey.CreateInput{TenantID: "tenant-000", Name: "registered", OwnerID: "bench-user", TeamID: "bench-team", Actor: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		secrets[i] = c.Secret.String()
+	}
+	return secrets
 }

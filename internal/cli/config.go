@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -112,7 +113,7 @@ func configSetRun(ctx context.Context, opts *ConfigSetOptions) error {
 
 // negativeValue is an argument that looks like a negative number: never a
 // flag, since no keyadm flag is a digit.
-var negativeValue = regexp.MustCompile(`^-[0-9.]`)
+var negativeValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-[0-9.]`) })
 
 // negativeValues lets a command whose flags end at its first argument
 // (SetInterspersed(false)) take flags anywhere after it too, while an
@@ -125,7 +126,7 @@ func negativeValues(check cobra.PositionalArgs) cobra.PositionalArgs {
 				values = append(values, a[i+1:]...)
 				break
 			}
-			if negativeValue.MatchString(s) {
+			if negativeValue().MatchString(s) {
 				values = append(values, s)
 			} else {
 				rest = append(rest, s)

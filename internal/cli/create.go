@@ -26,7 +26,12 @@ func NewCmdCreate(f *Factory, runF func(*CreateOptions) error) *cobra.Command {
 		Use:   "create --name NAME",
 		Short: "Create a key and print its secret once",
 		Long: `Create a key. Its secret is printed once, after the database has stored its
-hash; keyadm cannot show it again. Save it now.`,
+hash; keyadm cannot show it again. Save it now.
+
+Where --owner names a registered user or --team a registered team (see keyadm
+user, keyadm team), the key acts with their authority: without --permission it
+inherits their permissions and follows their changes, and a --permission they
+lack is refused (exit 4).`,
 		Example: `  keyadm create --name billing-sync --permission read --permission write --expires-in 90d
   KEY=$(keyadm create -q --name ci --owner ci@example.com)
   keyadm create --name partner --rate-limit 10/1s --rate-limit 1000/1h --uses 5000 --refill 5000/30d --allow-ip 203.0.113.0/24`,
@@ -59,7 +64,7 @@ hash; keyadm cannot show it again. Save it now.`,
 	fl.StringVar(&opts.Input.Name, "name", "", "name of the key, 1-100 characters (required)")
 	fl.StringVar(&opts.Input.TeamID, "team", "", "team the key belongs to")
 	fl.StringVar(&opts.Input.OwnerID, "owner", "", "subject that owns the key (counts toward max_keys_per_user)")
-	fl.StringArrayVar(&opts.Input.Permissions, "permission", nil, "permission scope, repeatable (default read)")
+	fl.StringArrayVar(&opts.Input.Permissions, "permission", nil, "permission scope, repeatable (default: inherit from a registered --owner/--team, else read)")
 	fl.StringVar(&opts.Input.Description, "description", "", "free-text description")
 	fl.String("expires-in", "", "expire after a duration: 90d, 24h, P1Y, PT12H")
 	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")

@@ -90,7 +90,7 @@ func checkFlags(cmd *cobra.Command) error {
 // error of cobra's own that has no type: the root's (groups refuse theirs
 // in strictGroups), with cobra's suggestions.
 func unknownCommand(msg string) string {
-	if m := unknownCmdRE.FindStringSubmatch(msg); m != nil {
+	if m := unknownCmdRE().FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("unknown command %s for %q", requote(m[1]), m[2]) + msg[len(m[0]):]
 	}
 	// "unknown command "x" for "keyadm"\n\nDid you mean this?\n\tlist\n"

@@ -74,7 +74,7 @@ csv and show keep every value whole.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Input.Filter.TeamID, "team", "", "only keys of this team")
 	fl.StringVar(&opts.Input.Filter.OwnerID, "owner", "", "only keys of this owner")
-	fl.StringVar(&status, "status", "", "only keys with this status: active, expired or revoked")
+	fl.StringVar(&status, "status", "", "only keys with this status: active, disabled, expired or revoked")
 	fl.String("unused-for", "", "only keys not used for a duration (never-used keys count from creation)")
 	fl.BoolVar(&opts.Input.Filter.NeverUsed, "never-used", false, "only keys never used")
 	fl.String("expiring-within", "", "only unrevoked keys expiring within a duration")

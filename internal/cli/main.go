@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode"
 
@@ -43,8 +44,8 @@ var ExitCodes = []ExitStatus{
 	{ExitFailure, "runtime failure: database unreachable, I/O", []string{apikey.EINTERNAL, apikey.EUNAVAILABLE, apikey.ECONFLICT}},
 	{ExitUsage, "usage or invalid input; nothing was written", []string{apikey.EINVALID}},
 	{ExitNotFound, "not found (in the --tenant scope)", []string{apikey.ENOTFOUND}},
-	{ExitPolicy, "refused by policy: quota, expiry over the max, keys disabled for the tenant", []string{apikey.EPOLICY}},
-	{ExitRejected, "verify: key rejected (malformed, unknown, revoked, expired, disabled); why on stderr", []string{apikey.EREJECTED}},
+	{ExitPolicy, "refused by policy: quota, expiry over the max, keys disabled for the tenant, beyond a key's owner or team", []string{apikey.EPOLICY, apikey.EFORBIDDEN}},
+	{ExitRejected, "verify: key rejected (malformed, unknown, revoked, expired, disabled, insufficient_permissions); why on stderr", []string{apikey.EREJECTED}},
 }
 
 // exitCodesText lists ExitCodes, a line each, indented four spaces so
@@ -158,7 +159,9 @@ func ExitCode(err error) int {
 
 // unknownCmdRE reads what cobra quoted whole with %q: a 100 KB argument
 // made a 100 KB line.
-var unknownCmdRE = regexp.MustCompile(`^unknown command "(.*)" for "([^"]*)"`)
+var unknownCmdRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^unknown command "(.*)" for "([^"]*)"`)
+})
 
 // requote quotes again, through apikey.Quote, what cobra or pflag quoted
 // with %q.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"sync"
 	"syscall"
 	"time"
 
@@ -150,14 +151,16 @@ func checkListen(addr string) error {
 	if _, err := net.LookupPort("tcp", port); err != nil {
 		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
-	if host != "" && net.ParseIP(host) == nil && !hostName.MatchString(host) {
+	if host != "" && net.ParseIP(host) == nil && !hostName().MatchString(host) {
 		return fmt.Errorf("host %q is not an IP address or a host name", host)
 	}
 	return nil
 }
 
 // hostName is an RFC 1123 host name.
-var hostName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
+var hostName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
+})
 
 func serveRun(ctx context.Context, opts *ServeOptions) error {
 	// Opened now, not on the first request: a bad --db fails at start, and

@@ -70,12 +70,14 @@ limits; "none" removes them. Updating never un-revokes a key.`,
 	fl.StringVar(&name, "name", "", "new name")
 	fl.StringVar(&description, "description", "", "new description (\"\" clears it)")
 	fl.StringArrayVar(&in.Permissions, "permission", nil, "permission scope, repeatable; replaces the list")
+	fl.BoolVar(&in.Inherit, "inherit", false, "drop the key's own permissions: it inherits its registered owner's and team's")
 	fl.String("expires-in", "", "expire after a duration from now: 90d, 24h, P1Y")
 	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")
 	fl.BoolVar(&in.Expiry.None, "no-expiry", false, "never expire (unless the tenant requires expiry)")
 	fl.StringArrayVar(&meta, "meta", nil, "set metadata key=value (key= removes it), repeatable")
 	limits.add(fl, true)
 	exclusive(cmd, "expires-in", "expires-at", "no-expiry")
+	exclusive(cmd, "inherit", "permission")
 	return cmd
 }
 

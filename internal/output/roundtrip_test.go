@@ -225,6 +225,8 @@ func parseCSV(text string) ([]output.KeyRecord, error) {
 				}
 			case "rotatedFrom":
 				r.RotatedFrom = opt
+			case "disabledAt":
+				r.DisabledAt = opt
 			case "key":
 				r.Key = opt
 			case "rateLimits":

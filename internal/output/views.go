@@ -43,7 +43,11 @@ type KeyRecord struct {
 	LastUsedAt   *string           `json:"lastUsedAt" yaml:"lastUsedAt"`
 	Metadata     map[string]string `json:"metadata" yaml:"metadata"`
 	RotatedFrom  *string           `json:"rotatedFrom" yaml:"rotatedFrom"`
-	LimitsRecord `yaml:",inline"`
+	DisabledAt   *string           `json:"disabledAt" yaml:"disabledAt"`
+	// EffectivePermissions is what the key may do, as verify found it;
+	// only in the output of verify.
+	EffectivePermissions []string `json:"effectivePermissions,omitempty" yaml:"effectivePermissions,omitempty"`
+	LimitsRecord         `yaml:",inline"`
 	// Key is the secret, only in the output of create and rotate.
 	Key *string `json:"key,omitempty" yaml:"key,omitempty"`
 
@@ -59,7 +63,8 @@ func NewKeyRecord(k *apikey.Key, now time.Time, secret string) KeyRecord {
 		CreatedAt: Timestamp(k.CreatedAt), CreatedBy: k.CreatedBy, UpdatedAt: Timestamp(k.UpdatedAt),
 		ExpiresAt: timestampPtr(k.ExpiresAt), RevokedAt: timestampPtr(k.RevokedAt), RevokedBy: k.RevokedBy,
 		RevokeReason: k.RevokeReason, LastUsedAt: timestampPtr(k.LastUsedAt), Metadata: k.Metadata,
-		RotatedFrom: k.RotatedFrom, LimitsRecord: newLimitsRecord(&k.Limits, now), k: k, now: now,
+		RotatedFrom: k.RotatedFrom, DisabledAt: timestampPtr(k.DisabledAt), EffectivePermissions: k.Effective,
+		LimitsRecord: newLimitsRecord(&k.Limits, now), k: k, now: now,
 	}
 	if r.Permissions == nil {
 		r.Permissions = []string{}
@@ -75,7 +80,7 @@ func NewKeyRecord(k *apikey.Key, now time.Time, secret string) KeyRecord {
 
 var keyCSVHeader = []string{"id", "tenantId", "teamId", "ownerId", "name", "description", "permissions", "hint",
 	"status", "createdAt", "createdBy", "updatedAt", "expiresAt", "revokedAt", "revokedBy", "revokeReason",
-	"lastUsedAt", "metadata", "rotatedFrom", limitsCSVHeader[0], limitsCSVHeader[1], limitsCSVHeader[2],
+	"lastUsedAt", "metadata", "rotatedFrom", "disabledAt", limitsCSVHeader[0], limitsCSVHeader[1], limitsCSVHeader[2],
 	limitsCSVHeader[3], limitsCSVHeader[4], limitsCSVHeader[5]}
 
 func keyCSV(r KeyRecord) []string {
@@ -83,7 +88,7 @@ func keyCSV(r KeyRecord) []string {
 	rec := []string{r.ID, r.TenantID, str(r.TeamID), str(r.OwnerID), r.Name, str(r.Description),
 		strings.Join(r.Permissions, " "), r.Hint, string(r.Status), r.CreatedAt, r.CreatedBy, r.UpdatedAt,
 		str(r.ExpiresAt), str(r.RevokedAt), str(r.RevokedBy), str(r.RevokeReason), str(r.LastUsedAt),
-		string(meta), str(r.RotatedFrom)}
+		string(meta), str(r.RotatedFrom), str(r.DisabledAt)}
 	rec = append(rec, limitsCSV(r.LimitsRecord)...)
 	if r.Key != nil {
 		rec = append(rec, *r.Key)
@@ -106,6 +111,8 @@ func statusColor(r KeyRecord) string {
 		return "\x1b[33m"
 	case apikey.StatusRevoked:
 		return "\x1b[31m"
+	case apikey.StatusDisabled:
+		return "\x1b[35m"
 	}
 	return ""
 }
@@ -118,7 +125,7 @@ var KeyList = View[KeyRecord]{
 		{Header: "NAME", FreeText: true, Cell: func(r KeyRecord) string { return r.Name }},
 		{Header: "TENANT", Priority: 2, FreeText: true, Cell: func(r KeyRecord) string { return r.TenantID }},
 		{Header: "STATUS", Cell: func(r KeyRecord) string { return string(r.Status) }, Color: statusColor},
-		{Header: "PERMISSIONS", Priority: 1, FreeText: true, Cell: func(r KeyRecord) string { return strings.Join(r.Permissions, ",") }},
+		{Header: "PERMISSIONS", Priority: 1, FreeText: true, Cell: func(r KeyRecord) string { return permissions(r, ",") }},
 		{Header: "HINT", Priority: 3, Cell: func(r KeyRecord) string { return r.Hint + "…" }},
 		{Header: "LAST USED", Cell: func(r KeyRecord) string { return Relative(r.k.LastUsedAt, r.now) }},
 		{Header: "EXPIRES", Priority: 5, Cell: func(r KeyRecord) string { return Relative(r.k.ExpiresAt, r.now) }},
@@ -139,13 +146,14 @@ var KeyDetail = View[KeyRecord]{
 		{Header: "TEAM", Cell: func(r KeyRecord) string { return orNone(r.TeamID) }},
 		{Header: "OWNER", Cell: func(r KeyRecord) string { return orNone(r.OwnerID) }},
 		{Header: "DESCRIPTION", Cell: func(r KeyRecord) string { return orNone(r.Description) }},
-		{Header: "PERMISSIONS", Cell: func(r KeyRecord) string { return strings.Join(r.Permissions, ", ") }},
+		{Header: "PERMISSIONS", Cell: func(r KeyRecord) string { return permissions(r, ", ") }},
 		{Header: "HINT", Cell: func(r KeyRecord) string { return r.Hint + "…" }},
 		{Header: "CREATED", Cell: func(r KeyRecord) string { return when(&r.k.CreatedAt, r.now) + " by " + r.CreatedBy }},
 		{Header: "UPDATED", Cell: func(r KeyRecord) string { return when(&r.k.UpdatedAt, r.now) }},
 		{Header: "EXPIRES", Cell: func(r KeyRecord) string { return when(r.k.ExpiresAt, r.now) }},
 		{Header: "LAST USED", Cell: func(r KeyRecord) string { return when(r.k.LastUsedAt, r.now) }},
 		{Header: "REVOKED", Cell: func(r KeyRecord) string { return revoked(r) }},
+		{Header: "DISABLED", Cell: func(r KeyRecord) string { return disabled(r) }},
 		{Header: "ROTATED FROM", Cell: func(r KeyRecord) string { return orNone(r.RotatedFrom) }},
 		{Header: "METADATA", Cell: func(r KeyRecord) string { return metadata(r.Metadata) }},
 		limitColumns[0], limitColumns[1], limitColumns[2], limitColumns[3],
@@ -169,7 +177,9 @@ func pick[V any](cols []Column[V], headers ...string) []Column[V] {
 
 // KeyIdentity is what verify prints: whose key it is and what it may do.
 var KeyIdentity = View[KeyRecord]{
-	Columns:   pick(KeyDetail.Columns, "ID", "NAME", "STATUS", "TENANT", "TEAM", "OWNER", "PERMISSIONS", "EXPIRES", "USES LEFT"),
+	Columns: append(pick(KeyDetail.Columns, "ID", "NAME", "STATUS", "TENANT", "TEAM", "OWNER", "PERMISSIONS"),
+		Column[KeyRecord]{Header: "EFFECTIVE", Cell: func(r KeyRecord) string { return strings.Join(r.EffectivePermissions, ", ") }},
+		pick(KeyDetail.Columns, "EXPIRES")[0], pick(KeyDetail.Columns, "USES LEFT")[0]),
 	CSVHeader: keyCSVHeader,
 	CSVRecord: keyCSV,
 }
@@ -203,6 +213,22 @@ func revoked(r KeyRecord) string {
 		s += ": " + strconv.Quote(*r.RevokeReason)
 	}
 	return s
+}
+
+// permissions is a key's own scope, or "inherit" for a key that takes
+// its owner's and team's.
+func permissions(r KeyRecord, sep string) string {
+	if len(r.Permissions) == 0 {
+		return "inherit"
+	}
+	return strings.Join(r.Permissions, sep)
+}
+
+func disabled(r KeyRecord) string {
+	if r.k.DisabledAt == nil {
+		return "no"
+	}
+	return when(r.k.DisabledAt, r.now)
 }
 
 func orNone(s *string) string {

@@ -2,9 +2,8 @@ package server
 
 import (
 	"net/http"
-	"slices"
+	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 )
@@ -42,13 +41,15 @@ func presentedKey(r *http.Request) (string, error) {
 }
 
 // authenticate checks the request's key, on the database every time (a
-// revoked key is refused at once), and records its use for the next flush.
-func (s *Server) authenticate(r *http.Request) (*apikey.Key, error) {
+// revoked key is refused at once), that the client may use it (its
+// allowlist), and that it grants the required permissions, and records its
+// use for the next flush.
+func (s *Server) authenticate(r *http.Request, client netip.Addr, required ...string) (*apikey.Key, error) {
 	plaintext, err := presentedKey(r)
 	if err != nil {
 		return nil, err
 	}
-	k, now, err := s.svc.Check(r.Context(), plaintext)
+	k, now, err := s.svc.CheckFrom(r.Context(), plaintext, client, required...)
 	if err != nil {
 		if k != nil {
 			s.usage.record(k, now, apikey.ErrorReason(err))
@@ -78,6 +79,26 @@ func (c caller) mayManage(k *apikey.Key) error {
 	return apikey.Errorf(codeForbidden, "key %s may only manage the keys of its own owner (it lacks the %s permission)", c.key.ID, PermissionAdmin)
 }
 
+// confine makes a new key of a caller without admin rights its owner's
+// own: owned and created by that owner, and never able to do more than the
+// caller (given no permissions, it gets the caller's effective ones).
+func (c caller) confine(in *apikey.CreateInput) error {
+	if c.admin {
+		return nil
+	}
+	if in.OwnerID != c.owner() {
+		return apikey.Errorf(codeForbidden, "key %s may only create keys for its own owner", c.key.ID)
+	}
+	in.Actor = c.owner()
+	if len(in.Permissions) == 0 {
+		in.Permissions = c.key.Effective
+	}
+	if miss := apikey.Missing(c.key.Effective, in.Permissions); len(miss) > 0 {
+		return apikey.Errorf(codeForbidden, "key %s cannot give a new key what it lacks itself: %s", c.key.ID, apikey.Quote(miss[0]))
+	}
+	return nil
+}
+
 // callerHandler is a management API handler, given its caller and the
 // request's query parameters.
 type callerHandler func(w http.ResponseWriter, r *http.Request, c caller, q query)
@@ -97,12 +118,14 @@ func (s *Server) admin(h callerHandler, params ...string) http.HandlerFunc {
 
 func (s *Server) authorized(adminOnly bool, h callerHandler, params []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		k, err := s.authenticate(r)
+		k, err := s.authenticate(r, s.clientAddr(r))
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		c := caller{key: k, admin: slices.Contains(k.Permissions, PermissionAdmin)}
+		// Admin rights come from what the key may do, as verify found it:
+		// its own scope narrowed by its owner's, its team's and the ceiling.
+		c := caller{key: k, admin: apikey.Grants(k.Effective, PermissionAdmin)}
 		if !c.admin && (adminOnly || c.owner() == "") {
 			s.fail(w, r, apikey.Errorf(codeForbidden, "key %s lacks the %s permission", k.ID, PermissionAdmin))
 			return
@@ -122,50 +145,3 @@ func (s *Server) authorized(adminOnly bool, h callerHandler, params []string) ht
 
 // actor names an admin key in the audit trail.
 func actor(admin *apikey.Key) string { return "key:" + admin.ID }
-
-// verify answers whether the request's key grants access, and whose it is.
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	// A malformed request is refused before the key is checked, so its
-	// use is not recorded.
-	if _, err := queryParams(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	client := s.clientAddr(r)
-	if err := s.throttled(w, client); err != nil {
-		info(r).outcome = codeTooManyFailures
-		s.metrics.verified(codeTooManyFailures)
-		s.fail(w, r, err)
-		return
-	}
-	k, err := s.authenticate(r)
-	var adm *apikey.Admission
-	if err == nil {
-		adm, err = s.svc.Admit(r.Context(), k, apikey.AdmitOptions{Client: client, Rates: true})
-		setRateHeaders(w, adm.Rates)
-		if apikey.ErrorReason(err) == apikey.ReasonUsageExceeded && adm.RefillsAt != nil {
-			w.Header().Set("Retry-After", seconds(time.Until(*adm.RefillsAt)))
-		}
-	}
-	outcome := outcomeValid
-	switch apikey.ErrorCode(err) {
-	case "":
-	case apikey.EREJECTED:
-		outcome = apikey.ErrorReason(err)
-	default:
-		outcome = outcomeError
-	}
-	info(r).outcome = outcome
-	s.metrics.verified(outcome)
-	if k != nil && outcome != outcomeError {
-		s.usage.record(k, time.Now(), outcome)
-	}
-	if err != nil {
-		if status, _ := describe(err); status == http.StatusUnauthorized {
-			s.failed(client)
-		}
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, newVerifyAnswer(k, adm))
-}

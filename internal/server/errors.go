@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 
 	"github.com/keyadm/keyadm/internal/apikey"
@@ -13,7 +14,7 @@ import (
 // domain's own codes, so that one table below turns every code into a
 // status.
 const (
-	codeForbidden        = "forbidden"
+	codeForbidden        = apikey.EFORBIDDEN
 	codeMethodNotAllowed = "method_not_allowed"
 	codeTooLarge         = "too_large"
 	codeMediaType        = "unsupported_media_type"
@@ -41,8 +42,9 @@ var statusOf = map[string]int{
 }
 
 // reasonStatus are the rejections that are not 401: the key is good, but
-// its limits refuse the request.
+// what it asks is beyond it (403), or its limits refuse the request.
 var reasonStatus = map[string]int{
+	apikey.ReasonInsufficient:  http.StatusForbidden,
 	apikey.ReasonRateLimited:   http.StatusTooManyRequests,
 	apikey.ReasonUsageExceeded: http.StatusTooManyRequests,
 	apikey.ReasonIPNotAllowed:  http.StatusForbidden,
@@ -56,7 +58,8 @@ var titles = map[string]string{
 	apikey.ReasonUnknown:       "Key unknown",
 	apikey.ReasonRevoked:       "Key revoked",
 	apikey.ReasonExpired:       "Key expired",
-	apikey.ReasonDisabled:      "Keys disabled for the tenant",
+	apikey.ReasonDisabled:      "Key disabled",
+	apikey.ReasonInsufficient:  "Insufficient permissions",
 	codeForbidden:              "Forbidden",
 	apikey.ENOTFOUND:           "Not found",
 	codeMethodNotAllowed:       "Method not allowed",
@@ -66,9 +69,9 @@ var titles = map[string]string{
 	apikey.EPOLICY:             "Refused by policy",
 	apikey.EINTERNAL:           "Internal error",
 	apikey.EUNAVAILABLE:        "Service unavailable",
+	apikey.ReasonIPNotAllowed:  "Client address not allowed",
 	apikey.ReasonRateLimited:   "Rate limit exceeded",
 	apikey.ReasonUsageExceeded: "No uses left",
-	apikey.ReasonIPNotAllowed:  "Client address not allowed",
 	codeTooManyFailures:        "Too many failed verifications",
 	codeAdminRateLimited:       "Admin API rate limit exceeded",
 }
@@ -88,11 +91,13 @@ func describe(err error) (int, problem) {
 	}
 	// Messages quote input; a key pasted where it does not belong stays out.
 	detail := apikey.RedactSecrets(worded(err))
+	var meta map[string]any
 	switch code {
 	case apikey.EREJECTED:
 		code = apikey.ErrorReason(err)
 		if st, ok := reasonStatus[code]; ok {
-			status = st
+			// The key is good; what it asks is beyond it or its limits.
+			status, meta = st, errorMeta(err)
 		}
 	case apikey.EINTERNAL:
 		detail = "internal error; the server log has the cause"
@@ -103,12 +108,22 @@ func describe(err error) (int, problem) {
 	if title == "" {
 		title = http.StatusText(status)
 	}
-	p := problem{Code: code, Title: title, Detail: detail, Status: status}
+	p := problem{Code: code, Title: title, Detail: detail, Status: status, Meta: map[string]any{}}
+	maps.Copy(p.Meta, meta)
 	var src *sourced
 	if errors.As(err, &src) {
 		p.Source = &src.source
 	}
 	return status, p
+}
+
+// errorMeta is an application error's Meta, or nil.
+func errorMeta(err error) map[string]any {
+	var e *apikey.Error
+	if errors.As(err, &e) {
+		return e.Meta
+	}
+	return nil
 }
 
 // sourced is an error that knows the query parameter or body member at
@@ -150,7 +165,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // writeError writes err as an error response and returns its status.
 func writeError(w http.ResponseWriter, err error) int {
 	status, p := describe(err)
-	p.Meta.RequestID = w.Header().Get(headerRequestID)
+	if id := w.Header().Get(headerRequestID); id != "" {
+		p.Meta["requestId"] = id
+	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="keyadm"`)
 	}

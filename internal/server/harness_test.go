@@ -215,7 +215,8 @@ type problem struct {
 	Code, Title, Detail string
 	Status              int
 	Meta                struct {
-		RequestID string `json:"requestId"`
+		RequestID string   `json:"requestId"`
+		Missing   []string `json:"missing"`
 	}
 	Source *struct {
 		Pointer   string `json:"pointer"`

@@ -197,7 +197,8 @@ func (s *Server) anyKey(r *http.Request, in apikey.ListInput, after, before stri
 
 // input turns the request into the Service's input for the caller's
 // tenant. The subject defaults to the caller's owner, as the seed's does
-// to the requesting user; a caller without admin rights may name no other.
+// to the requesting user; a caller without admin rights may name no other
+// (see caller.confine).
 func (req *createRequest) input(c caller) (apikey.CreateInput, error) {
 	in := apikey.CreateInput{
 		TenantID: c.key.TenantID, TeamID: req.TeamID, OwnerID: req.Sub, Name: req.Name,
@@ -213,8 +214,8 @@ func (req *createRequest) input(c caller) (apikey.CreateInput, error) {
 	if req.TenantID != "" && req.TenantID != c.key.TenantID {
 		return in, apikey.Errorf(codeForbidden, "key %s may only create keys in tenant %q", c.key.ID, c.key.TenantID)
 	}
-	if !c.admin && in.OwnerID != c.owner() {
-		return in, apikey.Errorf(codeForbidden, "key %s may only create keys for its own owner", c.key.ID)
+	if err := c.confine(&in); err != nil {
+		return in, err
 	}
 	// Only parsing is done here; the Service checks the expiry (longer
 	// than zero, within policy).

@@ -265,24 +265,36 @@ type query map[string]string
 // query that does not parse: URL.Query would drop a pair holding a ";" or
 // a bad escape, and the answer would hold the wrong rows.
 func queryParams(r *http.Request, allowed ...string) (query, error) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	q, err := queryValues(r, allowed...)
 	if err != nil {
-		return nil, apikey.Errorf(apikey.EINVALID, "invalid query string: %s; separate parameters with &, and percent-encode ; and %% in a value", shorten(err.Error(), 100))
+		return nil, err
 	}
 	out := make(query, len(q))
 	for name, vals := range q {
-		if !slices.Contains(allowed, name) {
-			if len(allowed) == 0 {
-				return nil, apikey.Errorf(apikey.EINVALID, "unknown query parameter %s: this route takes none", apikey.Quote(name))
-			}
-			return nil, apikey.Errorf(apikey.EINVALID, "unknown query parameter %s: want %s", apikey.Quote(name), strings.Join(allowed, ", "))
-		}
 		if len(vals) != 1 {
 			return nil, apikey.Errorf(apikey.EINVALID, "query parameter %s given %d times", name, len(vals))
 		}
 		out[name] = vals[0]
 	}
 	return out, nil
+}
+
+// queryValues is queryParams for routes whose parameters may repeat
+// (verify's permission): only the allowed names, each with its values.
+func queryValues(r *http.Request, allowed ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, apikey.Errorf(apikey.EINVALID, "invalid query string: %s; separate parameters with &, and percent-encode ; and %% in a value", shorten(err.Error(), 100))
+	}
+	for name := range q {
+		if !slices.Contains(allowed, name) {
+			if len(allowed) == 0 {
+				return nil, apikey.Errorf(apikey.EINVALID, "unknown query parameter %s: this route takes none", apikey.Quote(name))
+			}
+			return nil, apikey.Errorf(apikey.EINVALID, "unknown query parameter %s: want %s", apikey.Quote(name), strings.Join(allowed, ", "))
+		}
+	}
+	return q, nil
 }
 
 // shorten cuts text that holds client input, for a log line or a

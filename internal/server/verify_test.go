@@ -23,7 +23,8 @@ func TestVerify(t *testing.T) {
 			Permissions: []string{"read", "write"}, Expiry: apikey.Expiry{In: &in}, Metadata: map[string]string{"env": "prod"},
 		})
 		want := map[string]any{"id": id, "name": "billing-sync", "tenantId": "acme", "teamId": "billing",
-			"ownerId": "svc@example.com", "permissions": []any{"read", "write"}, "expiresAt": "2026-05-30T12:00:00Z"}
+			"ownerId": "svc@example.com", "permissions": []any{"read", "write"}, "effectivePermissions": []any{"read", "write"},
+			"expiresAt": "2026-05-30T12:00:00Z"}
 		for name, opts := range map[string][]opt{
 			"x-api-key":       {withKey(secret)},
 			"bearer":          {withBearer(secret)},

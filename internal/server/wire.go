@@ -51,6 +51,7 @@ type keyRecord struct {
 	RevokedBy     *string           `json:"revokedBy"`
 	RevokeReason  *string           `json:"revokeReason"`
 	RotatedFrom   *string           `json:"rotatedFrom"`
+	DisabledAt    *timestamp        `json:"disabledAt"`
 	limitsRecord
 	// Token is the secret, only in the answer to a create.
 	Token *string `json:"token,omitempty"`
@@ -64,7 +65,8 @@ func newKeyRecord(k *apikey.Key, now time.Time, secret string) keyRecord {
 		CreatedByUser: k.CreatedBy, Created: timestamp(k.CreatedAt), LastUpdated: timestamp(k.UpdatedAt),
 		Name: k.Name, TeamID: k.TeamID, Permissions: orEmpty(k.Permissions), Metadata: k.Metadata,
 		Hint: k.Hint, LastUsedAt: stamp(k.LastUsedAt), RevokedAt: stamp(k.RevokedAt), RevokedBy: k.RevokedBy,
-		RevokeReason: k.RevokeReason, RotatedFrom: k.RotatedFrom, limitsRecord: newLimitsRecord(&k.Limits, now),
+		RevokeReason: k.RevokeReason, RotatedFrom: k.RotatedFrom, DisabledAt: stamp(k.DisabledAt),
+		limitsRecord: newLimitsRecord(&k.Limits, now),
 	}
 	if r.Metadata == nil {
 		r.Metadata = map[string]string{}
@@ -121,20 +123,29 @@ type link struct {
 // identity is what POST /v1/verify answers for a good key: whose it is
 // and what it may do (what Service.Check reads on the hot path).
 type identity struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	TenantID    string     `json:"tenantId"`
-	TeamID      *string    `json:"teamId"`
-	OwnerID     *string    `json:"ownerId"`
-	Permissions []string   `json:"permissions"`
-	ExpiresAt   *timestamp `json:"expiresAt"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	TenantID    string   `json:"tenantId"`
+	TeamID      *string  `json:"teamId"`
+	OwnerID     *string  `json:"ownerId"`
+	Permissions []string `json:"permissions"`
+	// EffectivePermissions is what the key may do: its own permissions
+	// narrowed by its registered owner's and team's and the ceiling.
+	EffectivePermissions []string   `json:"effectivePermissions"`
+	ExpiresAt            *timestamp `json:"expiresAt"`
 }
 
 func newIdentity(k *apikey.Key) identity {
 	return identity{
 		ID: k.ID, Name: k.Name, TenantID: k.TenantID, TeamID: k.TeamID, OwnerID: k.OwnerID,
-		Permissions: orEmpty(k.Permissions), ExpiresAt: stamp(k.ExpiresAt),
+		Permissions: orEmpty(k.Permissions), EffectivePermissions: orEmpty(k.Effective), ExpiresAt: stamp(k.ExpiresAt),
 	}
+}
+
+// verifyRequest is the optional body of POST /v1/verify: permissions the
+// key must grant, all of them.
+type verifyRequest struct {
+	Permissions []string `json:"permissions"`
 }
 
 // createRequest is the body of POST /v1/api-keys: the seed's members
@@ -239,19 +250,16 @@ func settingType(name string) string {
 }
 
 // problem is one entry of an error answer, as the seed's error object:
-// status is the HTTP status as an integer; meta carries the request id;
-// source names the query parameter or body member at fault, when known.
+// status is the HTTP status as an integer; meta carries the request id
+// and what a program may act on (a verify's missing permissions); source
+// names the query parameter or body member at fault, when known.
 type problem struct {
 	Code   string         `json:"code"`
 	Title  string         `json:"title"`
 	Detail string         `json:"detail"`
 	Status int            `json:"status"`
-	Meta   problemMeta    `json:"meta"`
+	Meta   map[string]any `json:"meta"`
 	Source *problemSource `json:"source,omitempty"`
-}
-
-type problemMeta struct {
-	RequestID string `json:"requestId,omitempty"`
 }
 
 type problemSource struct {

@@ -48,8 +48,10 @@ func TestCopyTablesMatchSchema(t *testing.T) {
 	}
 }
 
-// seedStore makes n keys with real secrets (every tenth revoked, one
-// tenant with a setting) and returns the secrets.
+// seedStore makes n keys with real secrets (every tenth revoked, every
+// tenth but seven disabled, every tenth but five inheriting from a
+// registered owner; one tenant with a setting, a user and a disabled team)
+// and returns the secrets.
 func seedStore(t *testing.T, db DB, n int) []apikey.Secret {
 	t.Helper()
 	ctx := context.Background()
@@ -61,9 +63,14 @@ func seedStore(t *testing.T, db DB, n int) []apikey.Secret {
 		}
 		secrets[i] = s
 		k.Hint, k.Metadata = s.Hint(), map[string]string{"i": "x"}
-		if i%10 == 0 {
-			at := k.CreatedAt
+		at := k.CreatedAt
+		switch i % 10 {
+		case 0:
 			k.RevokedAt = &at
+		case 5:
+			k.OwnerID, k.Permissions = &seedOwner, []string{}
+		case 7:
+			k.DisabledAt = &at
 		}
 		return s.Hash()
 	})
@@ -72,6 +79,17 @@ func seedStore(t *testing.T, db DB, n int) []apikey.Secret {
 	}
 	svc := &apikey.Service{Store: db}
 	if _, err := svc.SetConfig(ctx, "acme", "max_keys_per_user", "5", "tester"); err != nil {
+		t.Fatal(err)
+	}
+	name, email := "Alice", "alice@example.com"
+	if _, err := svc.AddPrincipal(ctx, apikey.KindUser, "", seedOwner,
+		apikey.PrincipalInput{Name: &name, Email: &email, Permissions: []string{"read", "write"}, Actor: "tester"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddPrincipal(ctx, apikey.KindTeam, "", "ops", apikey.PrincipalInput{Permissions: []string{"read"}, Actor: "tester"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetPrincipalEnabled(ctx, apikey.KindTeam, "", "ops", false, "tester"); err != nil {
 		t.Fatal(err)
 	}
 	// A usage count and a rate-limit state, so their tables move too.
@@ -91,16 +109,43 @@ func seedStore(t *testing.T, db DB, n int) []apikey.Secret {
 	return secrets
 }
 
+// seedOwner is the registered user whose permissions seedStore's
+// inheriting keys take.
+var seedOwner = "alice"
+
+// seedEvents is how many audit events seedStore writes: a setting, two
+// principals added and one disabled.
+const seedEvents = 4
+
 // checkVerifies: every key verifies on db as it did on the source:
-// revoked ones are rejected as revoked, the others accepted.
+// revoked and disabled ones are rejected, the others accepted, those that
+// inherit with their registered owner's permissions.
 func checkVerifies(t *testing.T, db DB, secrets []apikey.Secret) {
 	t.Helper()
 	svc := &apikey.Service{Store: db}
 	for i, s := range secrets {
-		_, _, err := svc.Check(context.Background(), s.String())
-		if revoked := i%10 == 0; revoked != (apikey.ErrorCode(err) == apikey.EREJECTED) || (!revoked && err != nil) {
-			t.Fatalf("key %d (revoked %v) on %s: %v", i, revoked, db.Engine(), err)
+		k, _, err := svc.Check(context.Background(), s.String())
+		if refused := i%10 == 0 || i%10 == 7; refused != (apikey.ErrorCode(err) == apikey.EREJECTED) || (!refused && err != nil) {
+			t.Fatalf("key %d (refused %v) on %s: %v", i, refused, db.Engine(), err)
 		}
+		if want := []string{"read", "write"}; i%10 == 5 && !slices.Equal(k.Effective, want) {
+			t.Fatalf("key %d on %s may %v, want its owner's %v", i, db.Engine(), k.Effective, want)
+		}
+	}
+}
+
+// checkPrincipals: the user and the team seedStore registered are on db
+// as they were made, the team still disabled.
+func checkPrincipals(t *testing.T, db DB) {
+	t.Helper()
+	svc := &apikey.Service{Store: db}
+	u, _, err := svc.GetPrincipal(context.Background(), apikey.KindUser, "", seedOwner)
+	if err != nil || *u.Name != "Alice" || *u.Email != "alice@example.com" || !u.Enabled || !slices.Equal(u.Permissions, []string{"read", "write"}) {
+		t.Errorf("%s: user %s is %+v, %v", db.Engine(), seedOwner, u, err)
+	}
+	team, _, err := svc.GetPrincipal(context.Background(), apikey.KindTeam, "", "ops")
+	if err != nil || team.Enabled || !slices.Equal(team.Permissions, []string{"read"}) || team.Name != nil {
+		t.Errorf("%s: team ops is %+v, %v", db.Engine(), team, err)
 	}
 }
 
@@ -122,22 +167,26 @@ func TestCopy(t *testing.T) {
 	secrets := seedStore(t, src, n)
 	pg := openMigrated(t, engines["postgres"](t))
 	back := openMigrated(t, engines["sqlite"](t))
-	want := []TableCount{{Table: "api_keys", Rows: n}, {Table: "tenant_config", Rows: 1}, {Table: "audit_events", Rows: 1},
+	want := []TableCount{{Table: "principals", Rows: 2}, {Table: "api_keys", Rows: n},
+		{Table: "tenant_config", Rows: 1}, {Table: "audit_events", Rows: seedEvents},
 		{Table: "key_usage", Rows: 1}, {Table: "rate_limit_state", Rows: 1}}
+	total := int64(n + 5 + seedEvents)
 	var started int64
 	var progressed int
 	opts := CopyOptions{Start: func(total int64) { started = total }, Progress: func(rows int) { progressed += rows }}
 	if got := mustCopy(t, src, pg, opts); !slices.Equal(got, want) {
 		t.Errorf("sqlite to postgres copied %v, want %v", got, want)
 	}
-	if started != n+4 || progressed != n+4 {
-		t.Errorf("progress: started %d, progressed %d, want %d", started, progressed, n+4)
+	if started != total || int64(progressed) != total {
+		t.Errorf("progress: started %d, progressed %d, want %d", started, progressed, total)
 	}
 	checkVerifies(t, pg, secrets)
+	checkPrincipals(t, pg)
 	if got := mustCopy(t, pg, back, CopyOptions{}); !slices.Equal(got, want) {
 		t.Errorf("postgres to sqlite copied %v, want %v", got, want)
 	}
 	checkVerifies(t, back, secrets)
+	checkPrincipals(t, back)
 	for _, db := range []DB{pg, back} {
 		svc := &apikey.Service{Store: db}
 		cfg, err := svc.Config(ctx, "acme")
@@ -218,6 +267,7 @@ func TestCopyNonEmptyTarget(t *testing.T) {
 			checkVerifies(t, dst, old)
 			mustCopy(t, src, dst, CopyOptions{Force: true})
 			checkVerifies(t, dst, secrets)
+			checkPrincipals(t, dst)
 			if _, _, err := (&apikey.Service{Store: dst}).Check(context.Background(), old[1].String()); apikey.ErrorCode(err) != apikey.EREJECTED {
 				t.Errorf("a key of the replaced rows still verifies: %v", err)
 			}

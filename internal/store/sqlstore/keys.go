@@ -26,18 +26,27 @@ func (tx *Tx) LockOwner(tenant string, owner *string) error {
 
 const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.description, k.permissions,
 	k.hint, k.created_at, k.created_by, k.updated_at, k.expires_at, k.revoked_at, k.revoked_by,
-	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from, k.sub_type, ` + limitColumns
+	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from, k.disabled_at, k.sub_type, ` + limitColumns
 
 // The statements of the verify path, prepared once (see hotQueries). Their
 // parameters are written +? (see Dialect.Rebind): on SQLite, an indexed
 // column compared with a bare ? makes the plan depend on the bound value
 // once ANALYZE has gathered STAT4 samples, and SQLite then parses and plans
 // the statement again on every call, which cost verify 3–4× its floor.
+//
+// The key comes with all that decides what it may do, in the same read:
+// its tenant's and the global api_keys_enabled and permissions values, and
+// its registered owner and team.
 const (
 	queryKeyByHash = `SELECT k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.permissions,
-		k.expires_at, k.revoked_at, t.value, g.value, ` + limitColumns + ` FROM api_keys k
+		k.expires_at, k.revoked_at, k.disabled_at, t.value, g.value, tc.value, gc.value,
+		u.permissions, u.enabled, m.permissions, m.enabled, ` + limitColumns + ` FROM api_keys k
 		LEFT JOIN tenant_config t ON t.tenant_id = k.tenant_id AND t.name = +?
 		LEFT JOIN tenant_config g ON g.tenant_id = '' AND g.name = +?
+		LEFT JOIN tenant_config tc ON tc.tenant_id = k.tenant_id AND tc.name = +?
+		LEFT JOIN tenant_config gc ON gc.tenant_id = '' AND gc.name = +?
+		LEFT JOIN principals u ON u.tenant_id = k.tenant_id AND u.kind = 'user' AND u.id = k.owner_id
+		LEFT JOIN principals m ON m.tenant_id = k.tenant_id AND m.kind = 'team' AND m.id = k.team_id
 		WHERE k.key_hash = +?`
 	execTouchKey = `UPDATE api_keys SET last_used_at = ? WHERE id = +?
 		AND (last_used_at IS NULL OR last_used_at < ?)`
@@ -51,12 +60,12 @@ func (tx *Tx) InsertKey(k *apikey.Key, hash []byte) error {
 
 const insertKeyColumns = `INSERT INTO api_keys (id, tenant_id, team_id, owner_id, name, description,
 	permissions, hint, key_hash, created_at, created_by, updated_at, expires_at, revoked_at,
-	revoked_by, revoke_reason, last_used_at, metadata, rotated_from, sub_type, rate_limits, uses_remaining,
-	refill_amount, refill_period_us, refilled_at, allow_ips) VALUES `
+	revoked_by, revoke_reason, last_used_at, metadata, rotated_from, disabled_at, sub_type, rate_limits,
+	uses_remaining, refill_amount, refill_period_us, refilled_at, allow_ips) VALUES `
 
-const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertRows is how many keys one INSERT carries: 26 parameters each stay
+// insertRows is how many keys one INSERT carries: 27 parameters each stay
 // well under every engine's parameter limit.
 const insertRows = 500
 
@@ -68,7 +77,7 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 	for start := 0; start < len(keys); start += insertRows {
 		end := min(start+insertRows, len(keys))
 		rows := make([]string, 0, end-start)
-		args := make([]any, 0, (end-start)*26)
+		args := make([]any, 0, (end-start)*27)
 		for i := start; i < end; i++ {
 			k := keys[i]
 			perms, meta, err := encodeLists(k)
@@ -82,7 +91,7 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 			rows = append(rows, keyValueRow)
 			args = append(args, k.ID, k.TenantID, k.TeamID, k.OwnerID, k.Name, k.Description, perms, k.Hint, hashes[i],
 				tx.t(k.CreatedAt), k.CreatedBy, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
-				k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom, subType(k))
+				k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom, tx.tp(k.DisabledAt), subType(k))
 			args = append(args, limits...)
 		}
 		if _, err := tx.exec(insertKeyColumns+strings.Join(rows, ", "), args...); err != nil {
@@ -100,9 +109,9 @@ func (tx *Tx) SaveKey(k *apikey.Key) error {
 	}
 	res, err := tx.exec(`UPDATE api_keys SET name = ?, description = ?, permissions = ?,
 		updated_at = ?, expires_at = ?, revoked_at = ?, revoked_by = ?, revoke_reason = ?,
-		metadata = ? WHERE id = ?`,
+		metadata = ?, disabled_at = ? WHERE id = ?`,
 		k.Name, k.Description, perms, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
-		k.RevokedBy, k.RevokeReason, meta, k.ID)
+		k.RevokedBy, k.RevokeReason, meta, tx.tp(k.DisabledAt), k.ID)
 	if err := mustAffect(res, err, k.ID); err != nil {
 		return err
 	}
@@ -155,38 +164,60 @@ func (tx *Tx) GetKey(id, tenant string) (*apikey.Key, error) {
 	return k, err
 }
 
-// KeyByHash finds a key's identity by the hash of its secret, with its
-// tenant's and the global api_keys_enabled values, in one query.
-func (tx *Tx) KeyByHash(hash []byte) (*apikey.Key, *string, *string, error) {
-	rows, err := tx.hotQuery(queryKeyByHash, apikey.SettingKeysEnabled, apikey.SettingKeysEnabled, hash)
+// KeyByHash finds a key's identity by the hash of its secret, with what
+// decides what it may do, in one query.
+func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
+	rows, err := tx.hotQuery(queryKeyByHash, apikey.SettingKeysEnabled, apikey.SettingKeysEnabled,
+		apikey.SettingPermissions, apikey.SettingPermissions, hash)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
-		return nil, nil, nil, apikey.Errorf(apikey.ENOTFOUND, "no key with that secret")
+		return nil, apikey.Errorf(apikey.ENOTFOUND, "no key with that secret")
 	}
 	var k apikey.Key
-	var perms []byte
-	var expires, revoked nullTime
-	var tenantEnabled, globalEnabled *string
+	g := apikey.KeyGrant{Key: &k}
+	var perms, ownerPerms, teamPerms []byte
+	var ownerEnabled, teamEnabled sql.NullBool
+	var expires, revoked, disabled nullTime
 	var ls limitScan
-	err = rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked,
-		&tenantEnabled, &globalEnabled}, ls.targets()...)...)
+	err = rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked, &disabled,
+		&g.TenantEnabled, &g.GlobalEnabled, &g.TenantCeiling, &g.GlobalCeiling,
+		&ownerPerms, &ownerEnabled, &teamPerms, &teamEnabled}, ls.targets()...)...)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := ls.decode(k.ID, &k.Limits); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	k.ExpiresAt, k.RevokedAt = expires.p, revoked.p
+	k.ExpiresAt, k.RevokedAt, k.DisabledAt = expires.p, revoked.p, disabled.p
 	if err := json.Unmarshal(perms, &k.Permissions); err != nil {
-		return nil, nil, nil, fmt.Errorf("key %s permissions: %w", k.ID, err)
+		return nil, fmt.Errorf("key %s permissions: %w", k.ID, err)
 	}
-	return &k, tenantEnabled, globalEnabled, nil
+	if g.Owner, err = joined(apikey.KindUser, k.OwnerID, ownerPerms, ownerEnabled); err != nil {
+		return nil, err
+	}
+	if g.Team, err = joined(apikey.KindTeam, k.TeamID, teamPerms, teamEnabled); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// joined is the registered principal a LEFT JOIN found, or nil where it
+// found none.
+func joined(kind apikey.PrincipalKind, id *string, perms []byte, enabled sql.NullBool) (*apikey.Principal, error) {
+	if perms == nil || id == nil {
+		return nil, nil
+	}
+	p := &apikey.Principal{Kind: kind, ID: *id, Enabled: enabled.Bool}
+	if err := json.Unmarshal(perms, &p.Permissions); err != nil {
+		return nil, fmt.Errorf("%s %s permissions: %w", kind, *id, err)
+	}
+	return p, nil
 }
 
 func (tx *Tx) one(q string, args ...any) (*apikey.Key, error) {
@@ -279,12 +310,12 @@ func encodeLists(k *apikey.Key) (perms, meta string, err error) {
 func scanKey(rows *sql.Rows) (*apikey.Key, error) {
 	var k apikey.Key
 	var created, updated timeValue
-	var expires, revoked, lastUsed nullTime
+	var expires, revoked, lastUsed, disabled nullTime
 	var perms, meta []byte
 	var ls limitScan
 	err := rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &k.Description, &perms,
 		&k.Hint, &created, &k.CreatedBy, &updated, &expires, &revoked, &k.RevokedBy,
-		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom, &k.SubType}, ls.targets()...)...)
+		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom, &disabled, &k.SubType}, ls.targets()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +323,7 @@ func scanKey(rows *sql.Rows) (*apikey.Key, error) {
 		return nil, err
 	}
 	k.CreatedAt, k.UpdatedAt = created.t, updated.t
-	k.ExpiresAt, k.RevokedAt, k.LastUsedAt = expires.p, revoked.p, lastUsed.p
+	k.ExpiresAt, k.RevokedAt, k.LastUsedAt, k.DisabledAt = expires.p, revoked.p, lastUsed.p, disabled.p
 	if err := json.Unmarshal(perms, &k.Permissions); err != nil {
 		return nil, fmt.Errorf("key %s permissions: %w", k.ID, err)
 	}

@@ -16,8 +16,8 @@ func (tx *Tx) sortExpr(f apikey.SortField, a string, now any) (string, []any) {
 		// the order agree byte-wise on every engine.
 		return a + ".name" + d.TextOrder, nil
 	case apikey.SortStatus:
-		return `CASE WHEN ` + a + `.revoked_at IS NOT NULL THEN 2 WHEN ` + a + `.expires_at IS NOT NULL AND ` +
-			a + `.expires_at <= ? THEN 1 ELSE 0 END`, []any{now}
+		return `CASE WHEN ` + a + `.revoked_at IS NOT NULL THEN 3 WHEN ` + a + `.expires_at IS NOT NULL AND ` +
+			a + `.expires_at <= ? THEN 2 WHEN ` + a + `.disabled_at IS NOT NULL THEN 1 ELSE 0 END`, []any{now}
 	case apikey.SortLastUsed:
 		return `COALESCE(` + a + `.last_used_at, ` + d.LowTime + `)`, nil
 	case apikey.SortUses:
@@ -90,7 +90,9 @@ func (tx *Tx) filterKeys(sel *selectQuery, f apikey.KeyFilter, now any) {
 	}
 	switch f.Status {
 	case apikey.StatusActive:
-		sel.add(`k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)`, now)
+		sel.add(`k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) AND k.disabled_at IS NULL`, now)
+	case apikey.StatusDisabled:
+		sel.add(`k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) AND k.disabled_at IS NOT NULL`, now)
 	case apikey.StatusExpired:
 		sel.add(`k.revoked_at IS NULL AND k.expires_at <= ?`, now)
 	case apikey.StatusRevoked:

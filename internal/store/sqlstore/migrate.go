@@ -77,24 +77,26 @@ func (m *Migrations) latest() (int64, error) {
 	return v, nil
 }
 
-// Up applies every pending migration and returns their versions.
-func (m *Migrations) Up(ctx context.Context, db *sql.DB) ([]int64, error) {
+// Up applies every pending migration on rw and returns their versions.
+func (m *Migrations) Up(ctx context.Context, rw, ro *sql.DB) ([]int64, error) {
 	// The common case, a schema already up to date, needs one query, no
 	// lock and no parsing of migrations, so processes starting together
-	// neither queue on the lock nor pay for what they do not run.
+	// neither queue on the lock nor pay for what they do not run. It is
+	// asked on the read pool, which a read command's query then reuses: on
+	// SQLite each new connection reads the schema and its statistics again.
 	latest, err := m.latest()
 	if err != nil {
 		return nil, err
 	}
 	var applied sql.NullInt64
-	err = db.QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&applied)
+	err = ro.QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&applied)
 	if err == nil && applied.Int64 == latest {
 		return nil, nil
 	}
 	if err == nil && applied.Int64 > latest {
 		return nil, newerSchema(applied.Int64, latest)
 	}
-	p, err := m.provider(db)
+	p, err := m.provider(rw)
 	if err != nil {
 		return nil, err
 	}

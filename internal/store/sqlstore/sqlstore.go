@@ -233,7 +233,7 @@ func (d Dialect) Rebind(q string) string {
 
 // Migrate applies pending migrations.
 func (db *DB) Migrate(ctx context.Context) ([]int64, error) {
-	applied, err := db.Migrations.Up(ctx, db.RW)
+	applied, err := db.Migrations.Up(ctx, db.RW, db.RO)
 	return applied, db.formatError(err)
 }
 

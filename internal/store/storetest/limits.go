@@ -18,11 +18,11 @@ func (e *env) limitedKey(l apikey.LimitsInput) *apikey.Created {
 
 // admit verifies a secret the way serve does: check, then every limit.
 func (e *env) admit(secret string, client netip.Addr) (*apikey.Admission, error) {
-	k, _, err := e.svc.Check(e.ctx, secret)
+	k, _, err := e.svc.CheckFrom(e.ctx, secret, client)
 	if err != nil {
 		return nil, err
 	}
-	return e.svc.Admit(e.ctx, k, apikey.AdmitOptions{Client: client, Rates: true})
+	return e.svc.Admit(e.ctx, k)
 }
 
 // TestLimitsRoundTrip: limits read back as set, update changes and clears

@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"sync"
@@ -122,3 +123,5 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func asError(err error, target **apikey.Error) bool { return errors.As(err, target) }

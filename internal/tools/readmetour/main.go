@@ -13,7 +13,8 @@
 // Key ids differ on every run, and commands name the ids earlier output
 // showed: the n-th id in a command's old output is taken to be the n-th in
 // its new output (same command, same shape), and later commands get the
-// new ids in place of the old. The temporary home folder's path is written
+// new ids in place of the old. KEYADM_REPO names the checkout it runs
+// from. The temporary home folder's path is written
 // as /home/alice, the user the README's sessions act as.
 package main
 
@@ -155,10 +156,14 @@ func rewrite(text string, exec func(command, old string) (string, string, error)
 		var commands, olds []string
 		for i+1 < len(lines) && !strings.HasPrefix(lines[i+1], "```") {
 			i++
-			if strings.HasPrefix(lines[i], prompt) {
+			switch {
+			case strings.HasPrefix(lines[i], prompt):
 				commands = append(commands, strings.TrimSuffix(strings.TrimPrefix(lines[i], prompt), "\n"))
 				olds = append(olds, "")
-			} else {
+			case olds[len(olds)-1] == "" && strings.HasSuffix(commands[len(commands)-1], "\\"):
+				// A command continued on the next line (curl … \).
+				commands[len(commands)-1] += "\n" + strings.TrimSuffix(lines[i], "\n")
+			default:
 				olds[len(olds)-1] += lines[i]
 			}
 		}
@@ -193,10 +198,17 @@ type shell struct {
 }
 
 func startShell(home, binDir string) (*shell, error) {
+	repo, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command("bash", "--norc", "--noprofile")
 	cmd.Dir = home
 	cmd.Env = []string{
 		"HOME=" + home,
+		// The checkout the tour runs from, for commands that need its
+		// files (make cluster-up).
+		"KEYADM_REPO=" + repo,
 		"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"LANG=C.UTF-8",
 		"TERM=dumb",

@@ -140,3 +140,24 @@ func TestShellStdin(t *testing.T) {
 		t.Fatalf("the next command: %q, %v", out, err)
 	}
 }
+
+// TestRewriteContinuation: a command ending in a backslash goes on over the
+// lines that follow, which are the command's and not its output, and run
+// as one command.
+func TestRewriteContinuation(t *testing.T) {
+	in := "```\n$ curl x \\\n    -X POST \\\n    -d '{}'\nold output\n$ next\n```\n"
+	var ran []string
+	got, err := rewrite(in, func(c, old string) (string, string, error) {
+		ran = append(ran, c)
+		return c, "out of " + strings.Fields(c)[0], nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"curl x \\\n    -X POST \\\n    -d '{}'", "next"}; strings.Join(ran, "|") != strings.Join(want, "|") {
+		t.Errorf("ran %q, want %q", ran, want)
+	}
+	if want := "```\n$ curl x \\\n    -X POST \\\n    -d '{}'\nout of curl\n\n$ next\nout of next\n```\n"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
