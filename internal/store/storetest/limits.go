@@ -16,9 +16,10 @@ func (e *env) limitedKey(l apikey.LimitsInput) *apikey.Created {
 	return e.create(apikey.CreateInput{TenantID: "acme", Name: "limited", Limits: l})
 }
 
-// admit verifies a secret the way serve does: check, then every limit.
-func (e *env) admit(secret string, client netip.Addr) (*apikey.Admission, error) {
-	k, _, err := e.svc.CheckFrom(e.ctx, secret, client)
+// admit verifies a secret the way serve does: check (the key's state, the
+// client's address, the required permissions), then the limits that spend.
+func (e *env) admit(secret string, client netip.Addr, required ...string) (*apikey.Admission, error) {
+	k, _, err := e.svc.CheckFrom(e.ctx, secret, client, required...)
 	if err != nil {
 		return nil, err
 	}
