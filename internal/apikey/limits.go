@@ -32,11 +32,16 @@ type Limits struct {
 	AllowIPs []netip.Prefix
 	// UseCount is how many verifications the key has passed, as recorded.
 	UseCount int64
+	// OwnerRateLimits are the windows of the key's registered owner, one
+	// budget for all of the owner's keys; only verify (Check) fills them.
+	OwnerRateLimits []Rate
 }
 
 // Limited reports whether verification must spend or check something in
 // the store beyond reading the key.
-func (l *Limits) Limited() bool { return len(l.RateLimits) > 0 || l.UsesRemaining != nil }
+func (l *Limits) Limited() bool {
+	return len(l.RateLimits) > 0 || l.UsesRemaining != nil || len(l.OwnerRateLimits) > 0
+}
 
 // Rate is Limit events per Per.
 type Rate struct {
@@ -242,6 +247,9 @@ func rateString(r *Rate) any {
 	}
 	return r.String()
 }
+
+// RateStrings words rate-limit windows as N/DURATION.
+func RateStrings(rs []Rate) []string { return strs(rs) }
 
 // PrefixStrings words prefixes as CIDRs.
 func PrefixStrings(ps []netip.Prefix) []string { return strs(ps) }

@@ -61,8 +61,9 @@ type Admission struct {
 
 // Admit enforces k's limits that spend on one verification at now, after
 // Check (or CheckFrom) let it through: in one write transaction, every
-// rate-limit window, then the credits, so a request refused by one spends
-// nothing of the others. It returns what the limits said even when it
+// rate-limit window of the key, then those of its registered owner (shared
+// by all of the owner's keys), then the credits, so a request refused by
+// one spends nothing of the others, and the stricter limit decides. It returns what the limits said even when it
 // refuses (for RateLimit headers). A key without such limits costs no
 // write.
 func (s *Service) Admit(ctx context.Context, k *Key) (*Admission, error) {
@@ -74,18 +75,36 @@ func (s *Service) Admit(ctx context.Context, k *Key) (*Admission, error) {
 		now := tx.Now()
 		adm.Rates = adm.Rates[:0]
 		for _, r := range k.RateLimits {
-			st, err := tx.TakeRate("k:"+k.ID, r, now)
-			if err != nil {
+			if err := takeRate(tx, adm, "k:"+k.ID, r, now, "key %s is over its rate limit of %s", k.ID); err != nil {
 				return err
 			}
-			adm.Rates = append(adm.Rates, st)
-			if !st.Allowed {
-				return Rejectf(ReasonRateLimited, "key rejected: key %s is over its rate limit of %s; retry in %s", k.ID, r, retryWords(st.RetryAfter))
+		}
+		for _, r := range k.OwnerRateLimits {
+			// Tenant ids hold no "/": the subject names one user of one tenant.
+			err := takeRate(tx, adm, "u:"+k.TenantID+"/"+deref(k.OwnerID), r, now,
+				"key %s's owner %s is over the user's rate limit of %s", k.ID, Quote(deref(k.OwnerID)))
+			if err != nil {
+				return err
 			}
 		}
 		return spend(tx, k, now, adm)
 	})
 	return adm, err
+}
+
+// takeRate lets the request through subject's window r, noting the
+// window's state, or refuses it (rate_limited) in the words of format and
+// args, which the window and the wait follow.
+func takeRate(tx Tx, adm *Admission, subject string, r Rate, now time.Time, format string, args ...any) error {
+	st, err := tx.TakeRate(subject, r, now)
+	if err != nil {
+		return err
+	}
+	adm.Rates = append(adm.Rates, st)
+	if !st.Allowed {
+		return Rejectf(ReasonRateLimited, "key rejected: "+format+"; retry in %s", append(args, r, retryWords(st.RetryAfter))...)
+	}
+	return nil
 }
 
 // spend takes one of k's credits, if it has any limit on them.

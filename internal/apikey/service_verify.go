@@ -118,6 +118,9 @@ func authorize(g *KeyGrant, now time.Time, client netip.Addr, required []string)
 	if client.IsValid() && !k.AllowsIP(client) {
 		return Rejectf(ReasonIPNotAllowed, "key rejected: key %s may not be used from %s", k.ID, client)
 	}
+	if g.Owner != nil {
+		k.OwnerRateLimits = g.Owner.RateLimits
+	}
 	k.Effective = Authority{Own: k.Permissions, Owner: g.Owner, Team: g.Team, Ceiling: cfg.Ceiling()}.Effective()
 	if miss := Missing(k.Effective, required); len(miss) > 0 {
 		e := Rejectf(ReasonInsufficient, "key rejected (insufficient_permissions): key %s lacks %s", k.ID, strings.Join(miss, ", "))

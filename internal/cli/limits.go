@@ -16,21 +16,24 @@ type limitFlags struct {
 const none = "none"
 
 func (lf *limitFlags) add(fl *pflag.FlagSet, update bool) {
-	clear := ""
-	if update {
-		clear = `; "none" removes `
-	}
-	fl.StringArrayVar(&lf.rates, "rate-limit", nil, "rate limit N/DURATION, as in 100/1m, enforced by serve; repeatable for several windows"+clearWords(clear, "them"))
-	fl.StringVar(&lf.uses, "uses", "", "uses left: each successful verify spends one"+clearWords(clear, "the limit and its refill"))
+	lf.addRates(fl, update, "")
+	fl.StringVar(&lf.uses, "uses", "", "uses left: each successful verify spends one"+clearWords(update, "the limit and its refill"))
 	fl.StringVar(&lf.refill, "refill", "", "top the uses up to N every DURATION, as in 100/1d")
-	fl.StringArrayVar(&lf.ips, "allow-ip", nil, "client address or CIDR allowed by serve, repeatable (default any)"+clearWords(clear, "the list"))
+	fl.StringArrayVar(&lf.ips, "allow-ip", nil, "client address or CIDR allowed by serve, repeatable (default any)"+clearWords(update, "the list"))
 }
 
-func clearWords(clear, what string) string {
-	if clear == "" {
+// addRates adds --rate-limit alone (a user's, whose is given, has no
+// other limit).
+func (lf *limitFlags) addRates(fl *pflag.FlagSet, update bool, whose string) {
+	fl.StringArrayVar(&lf.rates, "rate-limit", nil, "rate limit N/DURATION, as in 100/1m, enforced by serve"+whose+"; repeatable for several windows"+clearWords(update, "them"))
+}
+
+// clearWords tells, on update, how "none" removes a limit.
+func clearWords(update bool, what string) string {
+	if !update {
 		return ""
 	}
-	return clear + what
+	return `; "none" removes ` + what
 }
 
 // parse turns the flags given into a limits change; update allows "none".

@@ -22,11 +22,8 @@ type LimitsRecord struct {
 // refills due since the last one recorded.
 func newLimitsRecord(l *apikey.Limits, now time.Time) LimitsRecord {
 	r := LimitsRecord{
-		RateLimits: make([]string, len(l.RateLimits)), UsesRemaining: l.Remaining(now),
+		RateLimits: apikey.RateStrings(l.RateLimits), UsesRemaining: l.Remaining(now),
 		RefillsAt: timestampPtr(l.NextRefill(now)), AllowIPs: apikey.PrefixStrings(l.AllowIPs), UseCount: l.UseCount,
-	}
-	for i, rate := range l.RateLimits {
-		r.RateLimits[i] = rate.String()
 	}
 	if l.Refill != nil {
 		s := l.Refill.String()

@@ -19,10 +19,7 @@ type limitsRecord struct {
 
 func newLimitsRecord(l *apikey.Limits, now time.Time) limitsRecord {
 	r := limitsRecord{UsesRemaining: l.Remaining(now), RefillsAt: stamp(l.NextRefill(now)),
-		AllowIPs: apikey.PrefixStrings(l.AllowIPs), UseCount: l.UseCount, RateLimits: []string{}}
-	for _, rate := range l.RateLimits {
-		r.RateLimits = append(r.RateLimits, rate.String())
-	}
+		AllowIPs: apikey.PrefixStrings(l.AllowIPs), UseCount: l.UseCount, RateLimits: apikey.RateStrings(l.RateLimits)}
 	if l.Refill != nil {
 		s := l.Refill.String()
 		r.Refill = &s

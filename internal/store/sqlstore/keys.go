@@ -35,12 +35,13 @@ const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.descript
 // the statement again on every call, which cost verify 3–4× its floor.
 //
 // The key comes with all that decides what it may do, in the same read:
-// its tenant's and the global api_keys_enabled and permissions values, and
-// its registered owner and team.
+// its tenant's and the global api_keys_enabled and permissions values, its
+// registered owner (with the owner's rate limits) and team, and its own
+// limits.
 const (
 	queryKeyByHash = `SELECT k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.permissions,
 		k.expires_at, k.revoked_at, k.disabled_at, t.value, g.value, tc.value, gc.value,
-		u.permissions, u.enabled, m.permissions, m.enabled, ` + limitColumns + ` FROM api_keys k
+		u.permissions, u.enabled, u.rate_limits, m.permissions, m.enabled, ` + limitColumns + ` FROM api_keys k
 		LEFT JOIN tenant_config t ON t.tenant_id = k.tenant_id AND t.name = +?
 		LEFT JOIN tenant_config g ON g.tenant_id = '' AND g.name = +?
 		LEFT JOIN tenant_config tc ON tc.tenant_id = k.tenant_id AND tc.name = +?
@@ -181,13 +182,13 @@ func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
 	}
 	var k apikey.Key
 	g := apikey.KeyGrant{Key: &k}
-	var perms, ownerPerms, teamPerms []byte
+	var perms, ownerPerms, ownerRates, teamPerms []byte
 	var ownerEnabled, teamEnabled sql.NullBool
 	var expires, revoked, disabled nullTime
 	var ls limitScan
 	err = rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked, &disabled,
 		&g.TenantEnabled, &g.GlobalEnabled, &g.TenantCeiling, &g.GlobalCeiling,
-		&ownerPerms, &ownerEnabled, &teamPerms, &teamEnabled}, ls.targets()...)...)
+		&ownerPerms, &ownerEnabled, &ownerRates, &teamPerms, &teamEnabled}, ls.targets()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +201,11 @@ func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
 	}
 	if g.Owner, err = joined(apikey.KindUser, k.OwnerID, ownerPerms, ownerEnabled); err != nil {
 		return nil, err
+	}
+	if g.Owner != nil {
+		if g.Owner.RateLimits, err = decodeRates(ownerRates); err != nil {
+			return nil, fmt.Errorf("user %s rate limits: %w", g.Owner.ID, err)
+		}
 	}
 	if g.Team, err = joined(apikey.KindTeam, k.TeamID, teamPerms, teamEnabled); err != nil {
 		return nil, err

@@ -24,11 +24,7 @@ type storedRate struct {
 // limitValues are a key's limits as stored, in limitColumns' order (less
 // use_count, which only AddUsage writes).
 func limitValues(l *apikey.Limits) ([]any, error) {
-	rates := make([]storedRate, len(l.RateLimits))
-	for i, r := range l.RateLimits {
-		rates[i] = storedRate{r.Limit, r.Per.Microseconds()}
-	}
-	rj, err := json.Marshal(rates)
+	rj, err := encodeRates(l.RateLimits)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +39,32 @@ func limitValues(l *apikey.Limits) ([]any, error) {
 	if l.RefilledAt != nil {
 		refilled = l.RefilledAt.UnixMicro()
 	}
-	return []any{string(rj), l.UsesRemaining, amount, period, refilled, string(ij)}, nil
+	return []any{rj, l.UsesRemaining, amount, period, refilled, string(ij)}, nil
+}
+
+// encodeRates is rate-limit windows as a rate_limits column (a key's or a
+// user's) holds them.
+func encodeRates(rs []apikey.Rate) (string, error) {
+	stored := make([]storedRate, len(rs))
+	for i, r := range rs {
+		stored[i] = storedRate{r.Limit, r.Per.Microseconds()}
+	}
+	b, err := json.Marshal(stored)
+	return string(b), err
+}
+
+// decodeRates reads a rate_limits column; most hold none, and cost no
+// JSON decoding.
+func decodeRates(b []byte) ([]apikey.Rate, error) {
+	var stored []storedRate
+	if err := unmarshalList(b, &stored); err != nil {
+		return nil, err
+	}
+	var rs []apikey.Rate
+	for _, r := range stored {
+		rs = append(rs, apikey.Rate{Limit: r.Limit, Per: time.Duration(r.PeriodUs) * time.Microsecond})
+	}
+	return rs, nil
 }
 
 // limitScan receives limitColumns.
@@ -60,15 +81,12 @@ func (s *limitScan) targets() []any {
 
 // decode fills l from the scanned columns.
 func (s *limitScan) decode(id string, l *apikey.Limits) error {
-	var rates []storedRate
 	var ips []string
+	var err error
 	// Most keys have neither: no JSON decoding on their verify path.
-	if err := errors.Join(unmarshalList(s.rates, &rates), unmarshalList(s.ips, &ips)); err != nil {
+	l.RateLimits, err = decodeRates(s.rates)
+	if err := errors.Join(err, unmarshalList(s.ips, &ips)); err != nil {
 		return fmt.Errorf("key %s limits: %w", id, err)
-	}
-	l.RateLimits = nil
-	for _, r := range rates {
-		l.RateLimits = append(l.RateLimits, apikey.Rate{Limit: r.Limit, Per: time.Duration(r.PeriodUs) * time.Microsecond})
 	}
 	l.AllowIPs = nil
 	for _, s := range ips {

@@ -12,6 +12,9 @@ ALTER TABLE api_keys ADD COLUMN use_count INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX api_keys_uses ON api_keys (use_count, id);
 CREATE INDEX api_keys_tenant_uses ON api_keys (tenant_id, use_count, id);
 
+-- A user's rate-limit windows, one budget shared by all of the user's keys.
+ALTER TABLE principals ADD COLUMN rate_limits TEXT NOT NULL DEFAULT '[]';
+
 -- One GCRA theoretical arrival time per subject (a key, a user) and window.
 CREATE TABLE rate_limit_state (
     subject   TEXT NOT NULL,
@@ -32,6 +35,7 @@ CREATE TABLE key_usage (
 CREATE INDEX key_usage_tenant ON key_usage (tenant_id, hour);
 
 -- +goose Down
+ALTER TABLE principals DROP COLUMN rate_limits;
 DROP TABLE key_usage;
 DROP TABLE rate_limit_state;
 DROP INDEX api_keys_tenant_uses;
