@@ -32,7 +32,7 @@ var principalVerbs = map[string]principalVerb{
 	"add":     {"add ID --permission P...", "Register a %[1]s whose permissions its keys inherit", "  keyadm %[1]s add %[2]s --permission read --permission billing:*", true},
 	"list":    {"list", "List %[1]ss (every tenant's without --tenant)", "  keyadm %[1]s list --tenant acme -o json", false},
 	"show":    {"show ID", "Show one %[1]s", "  keyadm %[1]s show %[2]s", false},
-	"update":  {"update ID", "Change a %[1]s's name, permissions (or a user's rate limits); its keys follow at their next verify", "  keyadm %[1]s update %[2]s --permission read", true},
+	"update":  {"update ID", "Change a %[1]s's name or permissions; its keys follow at their next verify", "  keyadm %[1]s update %[2]s --permission read", true},
 	"disable": {"disable ID", "Pause every key of a %[1]s from its next verify", "  keyadm %[1]s disable %[2]s", false},
 	"enable":  {"enable ID", "Restore the keys a disable paused", "  keyadm %[1]s enable %[2]s", false},
 	"remove":  {"remove ID", "Remove a %[1]s that no unrevoked key names", "  keyadm %[1]s remove %[2]s", false},
