@@ -40,14 +40,8 @@ type ServeOptions struct {
 	MaxFailed      string
 }
 
-// NewCmdServe is serve: runF, when not nil, runs in place of serveRun.
-func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{}
-	var readAsync string
-	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Serve key verification and the tenant admin API over HTTP",
-		Long: `Serve the store over HTTP, for services that would rather ask than read the
+// serveLong is serve's help: its routes, its promises and its limits.
+const serveLong = `Serve the store over HTTP, for services that would rather ask than read the
 tables:
 
   POST /v1/verify                        check a key sent in x-api-key or Authorization: Bearer
@@ -75,14 +69,25 @@ keyadm_replication_replay_lag_seconds. While it does not hold,
 --read-db-async decides: refuse to start (default), read from the primary
 meanwhile, or allow reading the lagging standby. See docs/scaling.md.
 
-Limits: a key's --rate-limit windows are kept in the database (GCRA), so
-every serve process on one database shares them exactly; its --uses are
-spent atomically; its --allow-ip list is checked against the client address,
-which is the peer's unless the peer is a --trusted-proxy (then the rightmost
-X-Forwarded-For hop that is not one). Failed verifications are throttled per
-client address (--max-failed-verifies) and the admin API per requesting key
-(config admin_read_rate, admin_write_rate); both are kept in memory, per
-process. Refusals are 429 with Retry-After and RateLimit-* headers.`,
+Limits: a key's --rate-limit windows, and its owner's (keyadm user
+--rate-limit, one budget for all of the user's keys), are kept in the
+database (GCRA), so every serve process on one database shares them
+exactly; its --uses are spent atomically; its --allow-ip list is checked
+against the client address, which is the peer's unless the peer is a
+--trusted-proxy (then the rightmost X-Forwarded-For hop that is not one).
+Failed verifications are throttled per client address (--max-failed-verifies)
+and the admin API per requesting key (config admin_read_rate,
+admin_write_rate); both are kept in memory, per
+process. Refusals are 429 with Retry-After and RateLimit-* headers.`
+
+// NewCmdServe is serve: runF, when not nil, runs in place of serveRun.
+func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{}
+	var readAsync string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve key verification and the tenant admin API over HTTP",
+		Long:  serveLong,
 		Example: `  keyadm serve --db postgres://keyadm@db/keyadm --listen :8080
   curl -s -X POST -H "x-api-key: $KEY" http://127.0.0.1:8080/v1/verify`,
 		Args: args(0, 0, "no arguments"),
