@@ -2,7 +2,9 @@ package apikey
 
 import (
 	"context"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -136,9 +138,11 @@ func (s *Service) Touch(ctx context.Context, uses map[string]time.Time) error {
 	if len(uses) == 0 {
 		return nil
 	}
+	// Keys in id order: two serves flushing the same keys at once take
+	// their row locks in one order, and so never deadlock.
 	return s.Store.Update(ctx, func(tx Tx) error {
-		for id, at := range uses {
-			if err := tx.TouchKey(id, at); err != nil {
+		for _, id := range slices.Sorted(maps.Keys(uses)) {
+			if err := tx.TouchKey(id, uses[id]); err != nil {
 				return err
 			}
 		}
