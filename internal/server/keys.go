@@ -336,5 +336,3 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, c caller, _ q
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -33,7 +33,7 @@ func BenchmarkVerifyLimits(b *testing.B) {
 		}{
 			{"plain", apikey.LimitsInput{}},
 			{"rate-limit", apikey.LimitsInput{RateLimits: []apikey.Rate{{Limit: 1_000_000_000, Per: time.Hour}}}},
-			{"credits", apikey.LimitsInput{Uses: ptr(int64(1_000_000_000))}},
+			{"credits", apikey.LimitsInput{Uses: new(int64(1_000_000_000))}},
 			{"allow-ip", apikey.LimitsInput{AllowIPs: allow}},
 		} {
 			created, err := svc.Create(context.Background(), apikey.CreateInput{Name: c.name, Actor: "bench", Limits: c.limits})

@@ -46,7 +46,7 @@ func TestRateLimitHeaders(t *testing.T) {
 // is left, then 429 usage_exceeded.
 func TestUsageExceededHTTP(t *testing.T) {
 	eachEngine(t, func(t *testing.T, h *harness) {
-		_, secret := h.key(apikey.CreateInput{Name: "metered", Limits: apikey.LimitsInput{Uses: ptr(int64(2))}})
+		_, secret := h.key(apikey.CreateInput{Name: "metered", Limits: apikey.LimitsInput{Uses: new(int64(2))}})
 		for i := range 2 {
 			var ans struct {
 				Limits struct{ UsesRemaining int64 } `json:"limits"`
@@ -139,7 +139,7 @@ func TestAdminRateLimit(t *testing.T) {
 func TestUsageRoute(t *testing.T) {
 	eachEngine(t, func(t *testing.T, h *harness) {
 		_, admin := h.admin("default")
-		id, secret := h.key(apikey.CreateInput{Name: "busy", Limits: apikey.LimitsInput{Uses: ptr(int64(2))}})
+		id, secret := h.key(apikey.CreateInput{Name: "busy", Limits: apikey.LimitsInput{Uses: new(int64(2))}})
 		for range 3 {
 			h.do("POST", "/v1/verify", withKey(secret))
 		}
@@ -171,5 +171,3 @@ func TestUsageRoute(t *testing.T) {
 		}
 	})
 }
-
-func ptr[T any](v T) *T { return &v }

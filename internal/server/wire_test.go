@@ -16,10 +16,10 @@ func TestWireRecords(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 123, time.FixedZone("CET", 3600))
 	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
 	bare := &apikey.Key{ID: "a", TenantID: "t", Name: "n", Hint: "qapi_x", CreatedAt: now, UpdatedAt: now, CreatedBy: "cli"}
-	full := &apikey.Key{ID: "a", TenantID: "t", TeamID: ptr("tm"), OwnerID: ptr("o"), Name: "n", Description: ptr("d"),
+	full := &apikey.Key{ID: "a", TenantID: "t", TeamID: new("tm"), OwnerID: new("o"), Name: "n", Description: new("d"),
 		Permissions: []string{"read", "admin"}, Hint: "qapi_x", CreatedAt: now, UpdatedAt: now.Add(time.Second), CreatedBy: "cli",
-		ExpiresAt: at(time.Hour), RevokedAt: at(time.Minute), RevokedBy: ptr("me"), RevokeReason: ptr("why"),
-		LastUsedAt: at(-time.Hour), Metadata: map[string]string{"b": "1", "a": "<&>"}, RotatedFrom: ptr("z"), SubType: "externalClient"}
+		ExpiresAt: at(time.Hour), RevokedAt: at(time.Minute), RevokedBy: new("me"), RevokeReason: new("why"),
+		LastUsedAt: at(-time.Hour), Metadata: map[string]string{"b": "1", "a": "<&>"}, RotatedFrom: new("z"), SubType: "externalClient"}
 	for _, c := range []struct {
 		v    any
 		want string

@@ -17,7 +17,7 @@ func (s *Suite) TestCreateGet(t *testing.T) {
 		TenantID: "acme", TeamID: "payments", OwnerID: "alice@example.com",
 		Name: "billing-sync", Description: "nightly sync",
 		Permissions: []string{"read", "write", "read"},
-		Expiry:      apikey.Expiry{In: ptr(30 * apikey.Day)},
+		Expiry:      apikey.Expiry{In: new(30 * apikey.Day)},
 		Metadata:    map[string]string{"env": "prod", "quote": `a "b", c`},
 		Actor:       "ops",
 	})
@@ -27,10 +27,10 @@ func (s *Suite) TestCreateGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &apikey.Key{
-		ID: c.Key.ID, TenantID: "acme", TeamID: ptr("payments"), OwnerID: ptr("alice@example.com"),
-		Name: "billing-sync", Description: ptr("nightly sync"), Permissions: []string{"read", "write"},
+		ID: c.Key.ID, TenantID: "acme", TeamID: new("payments"), OwnerID: new("alice@example.com"),
+		Name: "billing-sync", Description: new("nightly sync"), Permissions: []string{"read", "write"},
 		Hint: c.Secret.Hint(), CreatedAt: now, CreatedBy: "ops", UpdatedAt: now,
-		ExpiresAt: ptr(now.Add(30 * apikey.Day)), Metadata: map[string]string{"env": "prod", "quote": `a "b", c`},
+		ExpiresAt: new(now.Add(30 * apikey.Day)), Metadata: map[string]string{"env": "prod", "quote": `a "b", c`},
 		SubType: apikey.SubTypeUser,
 	}
 	if !sameKey(got, want) {
@@ -70,8 +70,8 @@ func (s *Suite) TestCreateInvalid(t *testing.T) {
 		{Name: "x", Description: "line\nbreak"},
 		{Name: fmt.Sprintf("%0101d", 0)},
 		{Name: "x", Metadata: map[string]string{"bad key": "v"}},
-		{Name: "x", Expiry: apikey.Expiry{At: ptr(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))}},
-		{Name: "x", Expiry: apikey.Expiry{In: ptr(time.Duration(0))}},
+		{Name: "x", Expiry: apikey.Expiry{At: new(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))}},
+		{Name: "x", Expiry: apikey.Expiry{In: new(time.Duration(0))}},
 	}
 	for _, in := range cases {
 		_, err := e.svc.Create(e.ctx, in)
@@ -90,7 +90,7 @@ func (s *Suite) TestCreateInvalid(t *testing.T) {
 // names its reason.
 func (s *Suite) TestVerify(t *testing.T) {
 	e := s.env(t)
-	c := e.create(apikey.CreateInput{Name: "v", TenantID: "t1", Expiry: apikey.Expiry{In: ptr(time.Hour)}})
+	c := e.create(apikey.CreateInput{Name: "v", TenantID: "t1", Expiry: apikey.Expiry{In: new(time.Hour)}})
 	e.clock.Advance(time.Minute)
 	k, _, err := e.svc.Verify(e.ctx, "", c.Secret.String())
 	if err != nil {
@@ -143,7 +143,7 @@ func (s *Suite) TestTenantScope(t *testing.T) {
 	if _, _, err := e.svc.Get(e.ctx, "tenant-a", id); apikey.ErrorCode(err) != apikey.ENOTFOUND {
 		t.Fatalf("get across tenants: %v", err)
 	}
-	_, _, err := e.svc.Update(e.ctx, "tenant-a", id, apikey.UpdateInput{Name: ptr("hijacked")})
+	_, _, err := e.svc.Update(e.ctx, "tenant-a", id, apikey.UpdateInput{Name: new("hijacked")})
 	wantCode(t, err, apikey.ENOTFOUND)
 	_, _, err = e.svc.Revoke(e.ctx, "tenant-a", []string{id}, "", "x")
 	wantCode(t, err, apikey.ENOTFOUND)
@@ -183,8 +183,8 @@ func (s *Suite) TestUpdate(t *testing.T) {
 	c := e.create(apikey.CreateInput{Name: "u", Metadata: map[string]string{"a": "1", "b": "2"}})
 	e.clock.Advance(time.Hour)
 	k, _, err := e.svc.Update(e.ctx, "", c.Key.ID, apikey.UpdateInput{
-		Name: ptr("renamed"), Description: ptr("desc"), Permissions: []string{"admin"},
-		Expiry: apikey.Expiry{In: ptr(apikey.Day)}, Metadata: map[string]string{"a": "", "c": "3"}, Actor: "ops",
+		Name: new("renamed"), Description: new("desc"), Permissions: []string{"admin"},
+		Expiry: apikey.Expiry{In: new(apikey.Day)}, Metadata: map[string]string{"a": "", "c": "3"}, Actor: "ops",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func (s *Suite) TestUpdate(t *testing.T) {
 	}
 
 	// The same values again change nothing and write no event.
-	if _, _, err := e.svc.Update(e.ctx, "", c.Key.ID, apikey.UpdateInput{Name: ptr("renamed")}); err != nil {
+	if _, _, err := e.svc.Update(e.ctx, "", c.Key.ID, apikey.UpdateInput{Name: new("renamed")}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(e.events(apikey.EventQuery{Action: apikey.ActionKeyUpdate})); n != 1 {

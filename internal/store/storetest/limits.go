@@ -33,7 +33,7 @@ func (s *Suite) TestLimitsRoundTrip(t *testing.T) {
 	rates, _ := apikey.ParseRates("rateLimits", []string{"1000/1h", "10/1s"})
 	ips, _ := apikey.ParseAllowIPs([]string{"10.0.0.0/8", "2001:db8::1"})
 	refill := apikey.Rate{Limit: 50, Per: apikey.Day}
-	c := e.limitedKey(apikey.LimitsInput{RateLimits: rates, Uses: ptr(int64(7)), Refill: &refill, AllowIPs: ips})
+	c := e.limitedKey(apikey.LimitsInput{RateLimits: rates, Uses: new(int64(7)), Refill: &refill, AllowIPs: ips})
 	now := e.clock.Now()
 	got, _, err := e.svc.Get(e.ctx, "", c.Key.ID)
 	if err != nil {
@@ -74,7 +74,7 @@ func (s *Suite) TestLimitsRoundTrip(t *testing.T) {
 // exactly 100 successes; the rest are usage_exceeded.
 func (s *Suite) TestCreditsExact(t *testing.T) {
 	e := s.env(t)
-	c := e.limitedKey(apikey.LimitsInput{Uses: ptr(int64(100))})
+	c := e.limitedKey(apikey.LimitsInput{Uses: new(int64(100))})
 	got := race(t, 16, 10, func() error {
 		_, _, err := e.svc.Verify(e.ctx, "", c.Secret.String())
 		return err
@@ -92,7 +92,7 @@ func (s *Suite) TestCreditsExact(t *testing.T) {
 // period however many periods passed, and a refused verify spends nothing.
 func (s *Suite) TestCreditsRefill(t *testing.T) {
 	e := s.env(t)
-	c := e.limitedKey(apikey.LimitsInput{Uses: ptr(int64(2)), Refill: &apikey.Rate{Limit: 3, Per: apikey.Day}})
+	c := e.limitedKey(apikey.LimitsInput{Uses: new(int64(2)), Refill: &apikey.Rate{Limit: 3, Per: apikey.Day}})
 	for i := range 3 {
 		_, err := e.admit(c.Secret.String(), netip.Addr{})
 		if want := i == 2; (apikey.ErrorReason(err) == apikey.ReasonUsageExceeded) != want {
@@ -136,7 +136,7 @@ func (s *Suite) TestRateLimitGCRA(t *testing.T) {
 // through; a refused request spends no credit.
 func (s *Suite) TestRateLimitExact(t *testing.T) {
 	e := s.env(t)
-	c := e.limitedKey(apikey.LimitsInput{RateLimits: []apikey.Rate{{Limit: 10, Per: time.Hour}}, Uses: ptr(int64(100))})
+	c := e.limitedKey(apikey.LimitsInput{RateLimits: []apikey.Rate{{Limit: 10, Per: time.Hour}}, Uses: new(int64(100))})
 	got := race(t, 16, 2, func() error {
 		_, err := e.admit(c.Secret.String(), netip.Addr{})
 		return err
@@ -152,7 +152,7 @@ func (s *Suite) TestRateLimitExact(t *testing.T) {
 func (s *Suite) TestAllowIPs(t *testing.T) {
 	e := s.env(t)
 	ips, _ := apikey.ParseAllowIPs([]string{"192.0.2.0/24"})
-	c := e.limitedKey(apikey.LimitsInput{AllowIPs: ips, Uses: ptr(int64(1))})
+	c := e.limitedKey(apikey.LimitsInput{AllowIPs: ips, Uses: new(int64(1))})
 	if _, err := e.admit(c.Secret.String(), netip.MustParseAddr("198.51.100.7")); apikey.ErrorReason(err) != apikey.ReasonIPNotAllowed {
 		t.Fatalf("outsider: %v", err)
 	}

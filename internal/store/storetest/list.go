@@ -23,7 +23,7 @@ func (s *Suite) TestListFilters(t *testing.T) {
 	}
 	old := mk("old-unused", apikey.CreateInput{TenantID: "a", OwnerID: "alice"})
 	oldUsed := mk("old-used", apikey.CreateInput{TenantID: "a", TeamID: "t1"})
-	expiring := mk("expiring", apikey.CreateInput{TenantID: "a", Expiry: apikey.Expiry{In: ptr(10 * apikey.Day)}})
+	expiring := mk("expiring", apikey.CreateInput{TenantID: "a", Expiry: apikey.Expiry{In: new(10 * apikey.Day)}})
 	revoked := mk("revoked", apikey.CreateInput{TenantID: "a", TeamID: "t1"})
 	other := mk("other-tenant", apikey.CreateInput{TenantID: "b", OwnerID: "alice"})
 	if _, _, err := e.svc.Revoke(e.ctx, "", []string{revoked}, "", "x"); err != nil {
@@ -40,7 +40,7 @@ func (s *Suite) TestListFilters(t *testing.T) {
 	if err := e.store.Update(e.ctx, func(tx apikey.Tx) error { return tx.TouchKey(oldUsed, start.Add(time.Hour)) }); err != nil {
 		t.Fatal(err)
 	}
-	expiredKey := mk("short", apikey.CreateInput{TenantID: "a", Expiry: apikey.Expiry{In: ptr(time.Minute)}})
+	expiredKey := mk("short", apikey.CreateInput{TenantID: "a", Expiry: apikey.Expiry{In: new(time.Minute)}})
 	e.clock.Advance(time.Minute)
 
 	list := func(in apikey.ListInput) []string {
@@ -72,19 +72,19 @@ func (s *Suite) TestListFilters(t *testing.T) {
 	want("expired", list(apikey.ListInput{Filter: apikey.KeyFilter{Status: apikey.StatusExpired}}), expiring, expiredKey)
 	want("revoked", list(apikey.ListInput{Filter: apikey.KeyFilter{Status: apikey.StatusRevoked}}), revoked)
 	want("never used", list(apikey.ListInput{Filter: apikey.KeyFilter{TenantID: "a", NeverUsed: true}}), old, expiring, revoked, expiredKey)
-	want("unused for 90d", list(apikey.ListInput{Filter: a, UnusedFor: ptr(90 * apikey.Day)}), old, oldUsed, expiring, revoked)
-	want("unused active", list(apikey.ListInput{Filter: apikey.KeyFilter{Status: apikey.StatusActive}, UnusedFor: ptr(90 * apikey.Day)}), old, oldUsed, other)
+	want("unused for 90d", list(apikey.ListInput{Filter: a, UnusedFor: new(90 * apikey.Day)}), old, oldUsed, expiring, revoked)
+	want("unused active", list(apikey.ListInput{Filter: apikey.KeyFilter{Status: apikey.StatusActive}, UnusedFor: new(90 * apikey.Day)}), old, oldUsed, other)
 
 	e2 := s.env(t)
 	n := e2.clock.Now()
-	soon := e2.create(apikey.CreateInput{Expiry: apikey.Expiry{In: ptr(3 * apikey.Day)}}).Key.ID
-	e2.create(apikey.CreateInput{Expiry: apikey.Expiry{In: ptr(30 * apikey.Day)}})
+	soon := e2.create(apikey.CreateInput{Expiry: apikey.Expiry{In: new(3 * apikey.Day)}}).Key.ID
+	e2.create(apikey.CreateInput{Expiry: apikey.Expiry{In: new(30 * apikey.Day)}})
 	e2.create(apikey.CreateInput{})
-	gone := e2.create(apikey.CreateInput{Expiry: apikey.Expiry{At: ptr(n.Add(2 * apikey.Day))}}).Key.ID
+	gone := e2.create(apikey.CreateInput{Expiry: apikey.Expiry{At: new(n.Add(2 * apikey.Day))}}).Key.ID
 	if _, _, err := e2.svc.Revoke(e2.ctx, "", []string{gone}, "", "x"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := e2.svc.List(e2.ctx, apikey.ListInput{ExpiringWithin: ptr(14 * apikey.Day)})
+	p, err := e2.svc.List(e2.ctx, apikey.ListInput{ExpiringWithin: new(14 * apikey.Day)})
 	if err != nil || len(p.Keys) != 1 || p.Keys[0].ID != soon {
 		t.Fatalf("expiring within 14d: %v %v", p, err)
 	}
@@ -140,9 +140,9 @@ func (s *Suite) TestListOrderAndPages(t *testing.T) {
 		in := apikey.CreateInput{TenantID: "p", Name: name}
 		switch i % 3 {
 		case 0:
-			in.Expiry = apikey.Expiry{In: ptr(time.Duration(i+1) * time.Hour)}
+			in.Expiry = apikey.Expiry{In: new(time.Duration(i+1) * time.Hour)}
 		case 1:
-			in.Expiry = apikey.Expiry{In: ptr(time.Duration(20-i) * time.Hour)}
+			in.Expiry = apikey.Expiry{In: new(time.Duration(20-i) * time.Hour)}
 		}
 		c := e.create(in)
 		secrets, ids = append(secrets, c.Secret), append(ids, c.Key.ID)

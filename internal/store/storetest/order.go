@@ -15,7 +15,7 @@ import (
 func (s *Suite) TestVerifyOrder(t *testing.T) {
 	e := s.env(t)
 	ips, _ := apikey.ParseAllowIPs([]string{"192.0.2.0/24"})
-	c := e.limitedKey(apikey.LimitsInput{AllowIPs: ips, Uses: ptr(int64(2)),
+	c := e.limitedKey(apikey.LimitsInput{AllowIPs: ips, Uses: new(int64(2)),
 		RateLimits: []apikey.Rate{{Limit: 1, Per: time.Hour}}})
 	secret, inside, outside := c.Secret.String(), netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("198.51.100.7")
 	step := func(name string, client netip.Addr, want string, required ...string) {
@@ -33,7 +33,7 @@ func (s *Suite) TestVerifyOrder(t *testing.T) {
 	step("second good request", inside, "") // the rate refusal spent no credit
 	e.clock.Advance(time.Hour)
 	step("out of uses", inside, apikey.ReasonUsageExceeded)
-	if _, _, err := e.svc.Update(e.ctx, "", c.Key.ID, apikey.UpdateInput{Actor: "ops", Limits: apikey.LimitsInput{Uses: ptr(int64(1))}}); err != nil {
+	if _, _, err := e.svc.Update(e.ctx, "", c.Key.ID, apikey.UpdateInput{Actor: "ops", Limits: apikey.LimitsInput{Uses: new(int64(1))}}); err != nil {
 		t.Fatal(err)
 	}
 	step("after a top-up", inside, "") // the credit refusal spent no rate

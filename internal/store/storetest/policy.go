@@ -68,7 +68,7 @@ func (s *Suite) TestQuota(t *testing.T) {
 	e.setConfig("acme", apikey.SettingMaxKeys, "2")
 	alice := apikey.CreateInput{TenantID: "acme", OwnerID: "alice"}
 	a1 := e.create(alice)
-	e.create(apikey.CreateInput{TenantID: "acme", OwnerID: "alice", Expiry: apikey.Expiry{In: ptr(time.Hour)}})
+	e.create(apikey.CreateInput{TenantID: "acme", OwnerID: "alice", Expiry: apikey.Expiry{In: new(time.Hour)}})
 	_, err := e.svc.Create(e.ctx, withName(alice, "third"))
 	wantCode(t, err, apikey.EPOLICY)
 	e.create(apikey.CreateInput{TenantID: "acme", OwnerID: "bob"})
@@ -129,11 +129,11 @@ func (s *Suite) TestExpiryPolicy(t *testing.T) {
 	if k.ExpiresAt == nil || !k.ExpiresAt.Equal(now.Add(30*apikey.Day)) {
 		t.Fatalf("with a max and no default: expires %v", k.ExpiresAt)
 	}
-	_, err := e.svc.Create(e.ctx, apikey.CreateInput{TenantID: "p", Name: "x", Expiry: apikey.Expiry{In: ptr(31 * apikey.Day)}})
+	_, err := e.svc.Create(e.ctx, apikey.CreateInput{TenantID: "p", Name: "x", Expiry: apikey.Expiry{In: new(31 * apikey.Day)}})
 	wantCode(t, err, apikey.EPOLICY)
-	_, err = e.svc.Create(e.ctx, apikey.CreateInput{TenantID: "p", Name: "x", Expiry: apikey.Expiry{At: ptr(now.Add(40 * apikey.Day))}})
+	_, err = e.svc.Create(e.ctx, apikey.CreateInput{TenantID: "p", Name: "x", Expiry: apikey.Expiry{At: new(now.Add(40 * apikey.Day))}})
 	wantCode(t, err, apikey.EPOLICY)
-	e.create(apikey.CreateInput{TenantID: "p", Expiry: apikey.Expiry{In: ptr(30 * apikey.Day)}})
+	e.create(apikey.CreateInput{TenantID: "p", Expiry: apikey.Expiry{In: new(30 * apikey.Day)}})
 
 	e.setConfig("p", apikey.SettingDefaultExpiry, "7d")
 	if k := e.create(apikey.CreateInput{TenantID: "p"}).Key; !k.ExpiresAt.Equal(now.Add(7 * apikey.Day)) {
@@ -145,7 +145,7 @@ func (s *Suite) TestExpiryPolicy(t *testing.T) {
 	}
 	_, _, err = e.svc.Update(e.ctx, "", k.ID, apikey.UpdateInput{Expiry: apikey.Expiry{None: true}})
 	wantCode(t, err, apikey.EPOLICY)
-	_, _, err = e.svc.Update(e.ctx, "", k.ID, apikey.UpdateInput{Expiry: apikey.Expiry{In: ptr(60 * apikey.Day)}})
+	_, _, err = e.svc.Update(e.ctx, "", k.ID, apikey.UpdateInput{Expiry: apikey.Expiry{In: new(60 * apikey.Day)}})
 	wantCode(t, err, apikey.EPOLICY)
 }
 

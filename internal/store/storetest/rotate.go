@@ -17,7 +17,7 @@ func (s *Suite) TestRotate(t *testing.T) {
 	old := e.create(apikey.CreateInput{
 		TenantID: "acme", TeamID: "t", OwnerID: "svc", Name: "sync", Description: "d",
 		Permissions: []string{"read", "write"}, Metadata: map[string]string{"env": "prod"},
-		Expiry: apikey.Expiry{In: ptr(30 * apikey.Day)},
+		Expiry: apikey.Expiry{In: new(30 * apikey.Day)},
 	})
 	e.clock.Advance(10 * apikey.Day)
 	r, err := e.svc.Rotate(e.ctx, "", old.Key.ID, time.Hour, "ops")
@@ -108,7 +108,7 @@ func (e *env) rotateWithoutGrace(t *testing.T, k *apikey.Key, secret string) *ap
 // life does not extend it.
 func (s *Suite) TestRotateKeepsEarlierExpiry(t *testing.T) {
 	e := s.env(t)
-	c := e.create(apikey.CreateInput{Expiry: apikey.Expiry{In: ptr(time.Hour)}})
+	c := e.create(apikey.CreateInput{Expiry: apikey.Expiry{In: new(time.Hour)}})
 	r, err := e.svc.Rotate(e.ctx, "", c.Key.ID, 48*time.Hour, "ops")
 	if err != nil {
 		t.Fatal(err)

@@ -122,6 +122,4 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func asError(err error, target **apikey.Error) bool { return errors.As(err, target) }
