@@ -83,8 +83,8 @@ func UsageChart(w io.Writer, counts []apikey.UsageCount, since, now time.Time) e
 			parts = append(parts, fmt.Sprintf("%s %d", o, u.outcomes[o]))
 			total += u.outcomes[o]
 		}
-		if _, err := fmt.Fprintf(w, "%s (%s): %d verifications: %s\n  |%s| per %s since %s, peak %d\n",
-			id, u.tenant, total, strings.Join(parts, ", "), sparkline(u.series), unit,
+		if _, err := fmt.Fprintf(w, "%s (%s): %s: %s\n  |%s| per %s since %s, peak %d\n",
+			id, u.tenant, apikey.Count(int(total), "verification"), strings.Join(parts, ", "), sparkline(u.series), unit,
 			start.Format(time.RFC3339), slices.Max(u.series)); err != nil {
 			return err
 		}
