@@ -34,7 +34,7 @@ var principalVerbs = map[string]principalVerb{
 	"show":    {"show ID", "Show one %[1]s", "  keyadm %[1]s show %[2]s", false},
 	"update":  {"update ID", "Change a %[1]s's name or permissions; its keys follow at their next verify", "  keyadm %[1]s update %[2]s --permission read", true},
 	"disable": {"disable ID", "Pause every key of a %[1]s from its next verify", "  keyadm %[1]s disable %[2]s", false},
-	"enable":  {"enable ID", "Restore the keys a disable paused", "  keyadm %[1]s enable %[2]s", false},
+	"enable":  {"enable ID", "Restore the keys a %[1]s disable paused", "  keyadm %[1]s enable %[2]s", false},
 	"remove":  {"remove ID", "Remove a %[1]s that no unrevoked key names", "  keyadm %[1]s remove %[2]s", false},
 }
 
