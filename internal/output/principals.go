@@ -16,7 +16,7 @@ type PrincipalRecord struct {
 	TenantID    string               `json:"tenantId" yaml:"tenantId"`
 	ID          string               `json:"id" yaml:"id"`
 	Name        *string              `json:"name" yaml:"name"`
-	Email       *string              `json:"email,omitempty" yaml:"email,omitempty"`
+	Email       *string              `json:"email" yaml:"email"` // null when not given, and for teams
 	Permissions []string             `json:"permissions" yaml:"permissions"`
 	Enabled     bool                 `json:"enabled" yaml:"enabled"`
 	CreatedAt   string               `json:"createdAt" yaml:"createdAt"`
@@ -39,9 +39,6 @@ func NewPrincipalRecord(p *apikey.Principal, now time.Time) PrincipalRecord {
 		r.Permissions = []string{}
 	}
 	if p.Kind == apikey.KindUser {
-		if r.Email == nil {
-			r.Email = new(string) // a user's email is "" (not given) rather than absent
-		}
 		rates := apikey.RateStrings(p.RateLimits)
 		r.RateLimits = &rates
 	}
