@@ -84,5 +84,5 @@ func usageRun(ctx context.Context, opts *UsageOptions) error {
 	if p.Quiet {
 		return nil
 	}
-	return output.UsageChart(opts.IO.Out, counts, since, now)
+	return output.UsageChart(opts.IO.Out, counts, since, now, opts.IO.TerminalWidth())
 }

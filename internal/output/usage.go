@@ -47,13 +47,23 @@ var sparks = []rune("▁▂▃▄▅▆▇█")
 // UsageChart draws each key's verifications from since to now: a line
 // with its totals by outcome, then a sparkline of all its verifications,
 // one character per hour (per day beyond two days), a space where none.
-// counts come by key, then hour.
-func UsageChart(w io.Writer, counts []apikey.UsageCount, since, now time.Time) error {
+// The sparkline fits width (80 when 0, as off a terminal): a longer span
+// shows its most recent days, and the line says since when. counts come by
+// key, then hour.
+func UsageChart(w io.Writer, counts []apikey.UsageCount, since, now time.Time, width int) error {
 	bucket := time.Hour
 	if now.Sub(since) > 2*apikey.Day {
 		bucket = apikey.Day
 	}
+	if width <= 0 {
+		width = 80
+	}
+	// "  |" and "| per day since 2026-11-29T00:00:00Z, peak 123456"
+	room := max(width-60, 10)
 	start := since.UTC().Truncate(bucket)
+	if int(now.Sub(start)/bucket)+1 > room {
+		start = now.UTC().Truncate(bucket).Add(-time.Duration(room-1) * bucket)
+	}
 	n := int(now.Sub(start)/bucket) + 1
 	type keyUsage struct {
 		tenant   string
