@@ -46,14 +46,16 @@ var sortFields = map[string]apikey.SortField{
 var sortNames = []string{"created", "createdByUser", "sub", "status", "description", "name", "lastUsed", "expires"}
 
 // parseSort reads the seed's sort: a name with an optional + (ascending,
-// the default) or - (descending).
+// the default) or - (descending). A + written as is in a query string
+// arrives as a space (form encoding), and counts as the +: ?sort=+name is
+// how the seed's documents write it.
 func parseSort(v string) (apikey.Sort, error) {
 	var s apikey.Sort
 	name := v
 	switch {
 	case strings.HasPrefix(v, "-"):
 		s.Desc, name = true, v[1:]
-	case strings.HasPrefix(v, "+"):
+	case strings.HasPrefix(v, "+"), strings.HasPrefix(v, " "):
 		name = v[1:]
 	}
 	f, ok := sortFields[name]
