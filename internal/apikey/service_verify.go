@@ -17,10 +17,12 @@ import (
 func (s *Service) Verify(ctx context.Context, tenant, plaintext string, required ...string) (*Key, time.Time, error) {
 	k, _, err := s.check(ctx, tenant, plaintext, netip.Addr{}, required)
 	if err != nil {
+		s.countRejected(ctx, k, err)
 		return nil, time.Time{}, err
 	}
 	effective := k.Effective
 	var now time.Time
+	known := k
 	err = s.Store.Update(ctx, func(tx Tx) error {
 		now = tx.Now()
 		if err := spend(tx, k, now, &Admission{}); err != nil {
@@ -36,10 +38,27 @@ func (s *Service) Verify(ctx context.Context, tenant, plaintext string, required
 		return err
 	})
 	if err != nil {
+		if ErrorReason(err) == ReasonUsageExceeded {
+			s.countRejected(ctx, known, err) // counted apart: spend's rollback took the count
+		}
 		return nil, time.Time{}, err
 	}
 	k.Effective = effective
 	return k, now, nil
+}
+
+// countRejected counts a known key's rejection in its usage by reason, as
+// serve does: usage is every verification by outcome, not only the valid
+// ones. Best effort: the rejection is the answer, and a store that cannot
+// take the count must not hide it.
+func (s *Service) countRejected(ctx context.Context, k *Key, rejection error) {
+	reason := ErrorReason(rejection)
+	if k == nil || k.ID == "" || reason == "" {
+		return
+	}
+	_ = s.Store.Update(ctx, func(tx Tx) error {
+		return tx.AddUsage([]UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: tx.Now(), Outcome: reason, Count: 1}})
+	})
 }
 
 // Check is Verify without recording the use, for callers that record
