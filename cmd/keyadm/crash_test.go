@@ -194,11 +194,22 @@ func unrevoked(runs []*run) []string {
 // answered; it returns how many keys exist whose secret was never printed.
 func checkAccounts(t *testing.T, db string, runs []*run) int {
 	t.Helper()
-	ctx := context.Background()
 	svc := service(t, db)
+	keys, byName, events := accountsOf(t, svc)
+	unseen := checkCreates(t, svc, runs, keys, byName)
+	checkRevokes(t, runs, keys)
+	checkKeyEvents(t, keys, events)
+	return unseen
+}
 
-	keys := map[string]*apikey.Key{}
-	byName := map[string]*apikey.Key{}
+// accountsOf reads the database: its keys by id and by name (two keys of
+// one name fail the test: a create made more than one key), and how many
+// events of each action each key has.
+func accountsOf(t *testing.T, svc *apikey.Service) (keys, byName map[string]*apikey.Key, events map[string]map[string]int) {
+	t.Helper()
+	ctx := context.Background()
+	keys = map[string]*apikey.Key{}
+	byName = map[string]*apikey.Key{}
 	err := svc.Each(ctx, apikey.ListInput{}, func(k *apikey.Key, _ time.Time) error {
 		keys[k.ID] = k
 		if byName[k.Name] != nil {
@@ -210,7 +221,7 @@ func checkAccounts(t *testing.T, db string, runs []*run) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := map[string]map[string]int{} // action → key id → count
+	events = map[string]map[string]int{} // action → key id → count
 	err = svc.Events(ctx, apikey.EventQuery{}, func(e *apikey.AuditEvent) error {
 		if events[e.Action] == nil {
 			events[e.Action] = map[string]int{}
@@ -223,7 +234,14 @@ func checkAccounts(t *testing.T, db string, runs []*run) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return keys, byName, events
+}
 
+// checkCreates: a printed secret verifies as its create's key; a key is
+// made by a create of the test, and one whose create did not print is left
+// by a kill or fault, never used. It returns how many keys were not printed.
+func checkCreates(t *testing.T, svc *apikey.Service, runs []*run, keys, byName map[string]*apikey.Key) int {
+	t.Helper()
 	creates := map[string]*run{}
 	for _, r := range runs {
 		if r.name == "" {
@@ -235,7 +253,7 @@ func checkAccounts(t *testing.T, db string, runs []*run) int {
 			continue
 		}
 		// A printed secret is in the database, as the key of its own create.
-		k, _, err := svc.Check(ctx, secret)
+		k, _, err := svc.Check(context.Background(), secret)
 		if apikey.ErrorReason(err) == apikey.ReasonRevoked {
 			k, err = byName[r.name], nil
 		}
@@ -263,7 +281,12 @@ func checkAccounts(t *testing.T, db string, runs []*run) int {
 			t.Errorf("unprinted key %s of %s is not a plain never-used key: %+v", k.ID, r.name, k)
 		}
 	}
-	// Revokes are all or none, and one that said so did it.
+	return unseen
+}
+
+// checkRevokes: revokes are all or none, and one that said so did it.
+func checkRevokes(t *testing.T, runs []*run, keys map[string]*apikey.Key) {
+	t.Helper()
 	for _, r := range runs {
 		if len(r.ids) != 2 {
 			continue
@@ -280,7 +303,12 @@ func checkAccounts(t *testing.T, db string, runs []*run) int {
 			t.Errorf("revoke %v exited 0, yet the keys are active", r.ids)
 		}
 	}
-	// One event for each change that is in the database, none for another.
+}
+
+// checkKeyEvents: one event for each change that is in the database, none
+// for another.
+func checkKeyEvents(t *testing.T, keys map[string]*apikey.Key, events map[string]map[string]int) {
+	t.Helper()
 	for id, k := range keys {
 		if n := events[apikey.ActionKeyCreate][id]; n != 1 {
 			t.Errorf("key %s has %d key.create events, want 1", id, n)
@@ -300,7 +328,6 @@ func checkAccounts(t *testing.T, db string, runs []*run) int {
 			}
 		}
 	}
-	return unseen
 }
 
 // integrityCheck runs PRAGMA integrity_check on a SQLite file (recovering

@@ -126,53 +126,8 @@ func TestVerifyLooksUpByHashOnly(t *testing.T) {
 func TestStoredControlCharacters(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "keyadm.db")
 	const esc = "\x1b[2J\x1b[31mowned\x1b]0;title\x07\u009b1m"
-	for _, args := range [][]string{
-		{"create", "--name", esc},
-		{"create", "--name", "n", "--description", esc},
-		{"create", "--name", "n", "--meta", "note=" + esc},
-		{"create", "--name", "n", "--owner", esc},
-	} {
-		code, out, errOut := keyadm(db, "", args...)
-		if code != 2 || out != "" || strings.ContainsAny(errOut, "\x1b\x07\u009b") {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing, and no escape", args, code, out, errOut)
-		}
-	}
-	// Refused before the database was opened: not even the file exists.
-	if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("a refused create made the database: %v", err)
-	}
-
-	ctx := context.Background()
-	// Two days old, so a sweep's dry run lists them too.
-	st, err := store.Open(ctx, db, store.Options{Migrate: true, Now: func() time.Time { return time.Now().Add(-48 * time.Hour) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets := make([]apikey.Secret, 3)
-	ids := make([]string, 3)
-	err = storetest.Seed(ctx, st, 3, func(i int, k *apikey.Key, _ []byte) []byte {
-		secret, genErr := apikey.GenerateSecret(nil, "qapi")
-		if genErr != nil {
-			t.Fatal(genErr)
-		}
-		secrets[i], ids[i] = secret, k.ID
-		owner, desc := esc, esc
-		k.Name, k.OwnerID, k.TeamID, k.Description = fmt.Sprintf("%s-%d", esc, i), &owner, nil, &desc
-		k.CreatedBy = esc
-		k.Metadata = map[string]string{"note": esc}
-		return secrets[i].Hash()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = st.Update(ctx, func(tx apikey.Tx) error {
-		return tx.AppendEvent(&apikey.AuditEvent{Time: tx.Now(), Actor: esc, Action: apikey.ActionKeyUpdate, TenantID: apikey.DefaultTenant,
-			KeyID: &ids[0], Details: map[string]any{"note": esc}})
-	})
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	createRefusesControlCharacters(t, db, esc)
+	secrets, ids := seedControlCharacters(t, db, esc)
 
 	commands := []struct {
 		stdin string
@@ -211,6 +166,67 @@ func TestStoredControlCharacters(t *testing.T) {
 			t.Errorf("%v: a control character reached the terminal: %q", c.args, stream)
 		}
 	}
+}
+
+// createRefusesControlCharacters: a create with esc in its name,
+// description, metadata or owner exits 2, prints nothing, echoes no escape,
+// and makes no database.
+func createRefusesControlCharacters(t *testing.T, db, esc string) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"create", "--name", esc},
+		{"create", "--name", "n", "--description", esc},
+		{"create", "--name", "n", "--meta", "note=" + esc},
+		{"create", "--name", "n", "--owner", esc},
+	} {
+		code, out, errOut := keyadm(db, "", args...)
+		if code != 2 || out != "" || strings.ContainsAny(errOut, "\x1b\x07\u009b") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing, and no escape", args, code, out, errOut)
+		}
+	}
+	// Refused before the database was opened: not even the file exists.
+	if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a refused create made the database: %v", err)
+	}
+}
+
+// seedControlCharacters puts three keys straight into the database, two
+// days old, with esc in every text, and a key.update event by esc; it
+// returns their secrets and ids.
+func seedControlCharacters(t *testing.T, db, esc string) ([]apikey.Secret, []string) {
+	t.Helper()
+	ctx := context.Background()
+	// Two days old, so a sweep's dry run lists them too.
+	st, err := store.Open(ctx, db, store.Options{Migrate: true, Now: func() time.Time { return time.Now().Add(-48 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := make([]apikey.Secret, 3)
+	ids := make([]string, 3)
+	err = storetest.Seed(ctx, st, 3, func(i int, k *apikey.Key, _ []byte) []byte {
+		secret, genErr := apikey.GenerateSecret(nil, "qapi")
+		if genErr != nil {
+			t.Fatal(genErr)
+		}
+		secrets[i], ids[i] = secret, k.ID
+		owner, desc := esc, esc
+		k.Name, k.OwnerID, k.TeamID, k.Description = fmt.Sprintf("%s-%d", esc, i), &owner, nil, &desc
+		k.CreatedBy = esc
+		k.Metadata = map[string]string{"note": esc}
+		return secrets[i].Hash()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(ctx, func(tx apikey.Tx) error {
+		return tx.AppendEvent(&apikey.AuditEvent{Time: tx.Now(), Actor: esc, Action: apikey.ActionKeyUpdate, TenantID: apikey.DefaultTenant,
+			KeyID: &ids[0], Details: map[string]any{"note": esc}})
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secrets, ids
 }
 
 // TestSecretToClosedPipe: a create whose reader has gone (keyadm create |

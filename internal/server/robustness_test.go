@@ -45,38 +45,7 @@ func TestGarbageGets4xx(t *testing.T) {
 		_, admin := h.admin("acme")
 		_, secret := h.key(apikey.CreateInput{TenantID: "acme"})
 
-		// A body announced over the limit is refused before it is sent.
-		resp := h.raw(t, func(w io.Writer) {
-			fmt.Fprintf(w, "POST /v1/api-keys HTTP/1.1\r\nHost: x\r\nx-api-key: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", admin, 1<<30)
-		})
-		if resp.StatusCode != http.StatusRequestEntityTooLarge {
-			t.Fatalf("announced 1 GiB: %d", resp.StatusCode)
-		}
-		// A chunked body that never ends is cut at the limit.
-		for _, path := range []string{"/v1/api-keys", "/v1/api-keys/configs/acme"} {
-			resp = h.raw(t, func(w io.Writer) {
-				method := map[bool]string{true: "POST", false: "PATCH"}[path == "/v1/api-keys"]
-				fmt.Fprintf(w, "%s %s HTTP/1.1\r\nHost: x\r\nx-api-key: %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", method, path, admin)
-				chunk := `{"name":"` + strings.Repeat("a", 1000)
-				for range 1000 {
-					if _, err := fmt.Fprintf(w, "%x\r\n%s\r\n", len(chunk), chunk); err != nil {
-						return
-					}
-					chunk = strings.Repeat("a", 1000)
-				}
-			})
-			if resp.StatusCode != http.StatusRequestEntityTooLarge {
-				t.Fatalf("endless chunked body on %s: %d", path, resp.StatusCode)
-			}
-		}
-		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"x","description":"`+strings.Repeat("d", 5000)+`"}`)).
-			wantError(t, http.StatusRequestEntityTooLarge, "too_large")
-		// Verify reads its optional body as strictly as any route.
-		h.do("POST", "/v1/verify", withKey(secret), withJSON(strings.Repeat("x", 3000))).wantError(t, http.StatusBadRequest, "invalid")
-
-		for _, body := range []string{"\x00\x01\x02", `{"name":"x"`, `{"name":"\xff"}`, `{{{{`, strings.Repeat("[", 3000)} {
-			h.do("POST", "/v1/api-keys", withKey(admin), withJSON(body)).wantError(t, http.StatusBadRequest, "invalid")
-		}
+		checkGarbageBodies(t, h, admin, secret)
 
 		for _, c := range []struct{ method, path, allow string }{
 			{"PUT", "/v1/api-keys", "GET, POST"}, {"DELETE", "/v1/verify", "POST"}, {"POST", "/healthz", "GET"},
@@ -120,6 +89,44 @@ func TestGarbageGets4xx(t *testing.T) {
 		h.do("POST", "/v1/verify", withKey(secret)).want(t, http.StatusOK, nil)
 		h.do("GET", "/healthz").want(t, http.StatusOK, nil)
 	})
+}
+
+// checkGarbageBodies: bodies over the limit (announced, chunked without
+// end, or plain) are a 413, and bad JSON is a 400.
+func checkGarbageBodies(t *testing.T, h *harness, admin, secret string) {
+	t.Helper()
+	// A body announced over the limit is refused before it is sent.
+	resp := h.raw(t, func(w io.Writer) {
+		fmt.Fprintf(w, "POST /v1/api-keys HTTP/1.1\r\nHost: x\r\nx-api-key: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", admin, 1<<30)
+	})
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("announced 1 GiB: %d", resp.StatusCode)
+	}
+	// A chunked body that never ends is cut at the limit.
+	for _, path := range []string{"/v1/api-keys", "/v1/api-keys/configs/acme"} {
+		resp = h.raw(t, func(w io.Writer) {
+			method := map[bool]string{true: "POST", false: "PATCH"}[path == "/v1/api-keys"]
+			fmt.Fprintf(w, "%s %s HTTP/1.1\r\nHost: x\r\nx-api-key: %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", method, path, admin)
+			chunk := `{"name":"` + strings.Repeat("a", 1000)
+			for range 1000 {
+				if _, err := fmt.Fprintf(w, "%x\r\n%s\r\n", len(chunk), chunk); err != nil {
+					return
+				}
+				chunk = strings.Repeat("a", 1000)
+			}
+		})
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("endless chunked body on %s: %d", path, resp.StatusCode)
+		}
+	}
+	h.do("POST", "/v1/api-keys", withKey(admin), withJSON(`{"name":"x","description":"`+strings.Repeat("d", 5000)+`"}`)).
+		wantError(t, http.StatusRequestEntityTooLarge, "too_large")
+	// Verify reads its optional body as strictly as any route.
+	h.do("POST", "/v1/verify", withKey(secret), withJSON(strings.Repeat("x", 3000))).wantError(t, http.StatusBadRequest, "invalid")
+
+	for _, body := range []string{"\x00\x01\x02", `{"name":"x"`, `{"name":"\xff"}`, `{{{{`, strings.Repeat("[", 3000)} {
+		h.do("POST", "/v1/api-keys", withKey(admin), withJSON(body)).wantError(t, http.StatusBadRequest, "invalid")
+	}
 }
 
 // TestRequestLogHasNoSecrets: one log line per request, with the route,

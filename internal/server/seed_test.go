@@ -191,116 +191,133 @@ func TestSeedExamples(t *testing.T) {
 			Permissions: []string{"admin"}, Expiry: apikey.Expiry{In: &month}})
 		fill := map[string]string{seedKey: admin, "{tenantId}": "acme"}
 
-		// The reference's template, "string" in every member, is refused
-		// in the seed's error shape.
-		var errs struct {
-			Errors []map[string]any `json:"errors"`
-		}
-		h.curl(t, seedCreateTemplate, fill).want(t, http.StatusBadRequest, &errs)
-		if len(errs.Errors) != 1 {
-			t.Fatalf("errors %v", errs.Errors)
-		}
-		wantMembers(t, "error", errs.Errors[0], map[string]string{"code": "string", "title": "string", "detail": "string", "status": "number", "meta": "object"})
-		if errs.Errors[0]["status"] != float64(400) {
-			t.Fatalf("error %v", errs.Errors[0])
-		}
-
-		var created map[string]any
-		r := h.curl(t, seedCreate, fill)
-		r.want(t, http.StatusCreated, &created)
-		wantMembers(t, "create", created, seedKeyMembers)
-		wantMembers(t, "create", created, map[string]string{"token": "string"})
-		if created["sub"] != "string" || created["subType"] != "user" || created["description"] != "string" ||
-			created["expiry"] != "2026-03-08T12:00:00Z" || created["status"] != "active" || !strings.HasPrefix(created["token"].(string), "qapi_") {
-			t.Fatalf("created %v", created)
-		}
-		id := created["id"].(string)
-		fill["{id}"] = id
-
-		var page struct {
-			Data  []map[string]any          `json:"data"`
-			Links map[string]map[string]any `json:"links"`
-		}
-		h.curl(t, seedList, fill).want(t, http.StatusOK, &page)
-		if len(page.Data) != 2 || page.Data[0]["id"] != id {
-			t.Fatalf("list %v", page.Data)
-		}
-		for _, k := range page.Data {
-			wantMembers(t, "list item", k, seedKeyMembers)
-		}
-		if page.Links["self"]["href"] != h.base+"/api/v1/api-keys?limit=20&sort=-created" {
-			t.Fatalf("links %v", page.Links)
-		}
-
-		var got map[string]any
-		h.curl(t, seedGet, fill).want(t, http.StatusOK, &got)
-		wantMembers(t, "get", got, seedKeyMembers)
-		if _, ok := got["token"]; ok || got["id"] != id {
-			t.Fatalf("get %v", got)
-		}
-
-		r = h.curl(t, seedPatch, fill)
-		if r.want(t, http.StatusNoContent, nil); r.body != "" {
-			t.Fatalf("patch answered %q", r.body)
-		}
-		if k := h.get(id); k.Description == nil || *k.Description != "my new description" {
-			t.Fatalf("patched %+v", k)
-		}
-
-		var cfg map[string]any
-		h.curl(t, seedConfigGet, fill).want(t, http.StatusOK, &cfg)
-		wantMembers(t, "config", cfg, map[string]string{"api_keys_enabled": "boolean", "max_keys_per_user": "number",
-			"max_api_key_expiry": "string", "scim_externalClient_expiry": "string"})
-		h.curl(t, seedConfigPatch, fill).want(t, http.StatusNoContent, nil)
-		h.curl(t, seedConfigGet, fill).want(t, http.StatusOK, &cfg)
-		if cfg["max_keys_per_user"] != float64(10) {
-			t.Fatalf("config %v", cfg)
-		}
-
-		// The admin revokes: the key stays, revoked.
-		h.curl(t, seedDelete, fill).want(t, http.StatusNoContent, nil)
-		h.curl(t, seedGet, fill).want(t, http.StatusOK, &got)
-		if got["status"] != "revoked" {
-			t.Fatalf("after delete %v", got)
-		}
-
-		type envelope struct {
-			Data map[string]any `json:"data"`
-			Meta map[string]any `json:"meta"`
-		}
-		var made envelope
-		r = h.curl(t, seedCredentialCreate, fill)
-		r.want(t, http.StatusCreated, &made)
-		wantMembers(t, "credential", made.Data, map[string]string{"id": "string", "organizationId": "string",
-			"teamId": "string", "name": "string", "permissions": "array", "key": "string"})
-		wantMembers(t, "meta", made.Meta, map[string]string{"requestId": "string", "timestamp": "string"})
-		if made.Meta["requestId"] != r.header.Get("X-Request-Id") || made.Data["organizationId"] != "acme" {
-			t.Fatalf("created %v", made)
-		}
-		credID := made.Data["id"].(string)
-		fill["{credentialId}"] = credID
-		secret := made.Data["key"].(string)
-		h.do("POST", "/v1/verify", withKey(secret)).want(t, http.StatusOK, nil)
-
-		var list struct {
-			Data []map[string]any `json:"data"`
-			Meta map[string]any   `json:"meta"`
-		}
-		h.curl(t, seedCredentialList, fill).want(t, http.StatusOK, &list)
-		if len(list.Data) != 3 || list.Data[0]["id"] != credID || list.Meta["requestId"] == nil {
-			t.Fatalf("credentials %v", list)
-		}
-		for _, c := range list.Data {
-			if _, ok := c["key"]; ok {
-				t.Fatalf("a listed credential shows its secret: %v", c)
-			}
-		}
-
-		var revoked envelope
-		h.curl(t, seedCredentialRevoke, fill).want(t, http.StatusOK, &revoked)
-		if revoked.Data["id"] != credID || revoked.Data["revokedAt"] != "2026-03-01T12:00:00Z" || len(revoked.Data) != 2 {
-			t.Fatalf("revoked %v", revoked)
-		}
-		h.do("POST", "/v1/verify", withKey(secret)).wantError(t, http.StatusUnauthorized, "revoked")
+		checkSeedError(t, h, fill)
+		checkSeedKey(t, h, fill)
+		checkSeedCredentials(t, h, fill)
 	})
+}
+
+// checkSeedError: the reference's template, "string" in every member, is
+// refused in the seed's error shape.
+func checkSeedError(t *testing.T, h *harness, fill map[string]string) {
+	t.Helper()
+	var errs struct {
+		Errors []map[string]any `json:"errors"`
+	}
+	h.curl(t, seedCreateTemplate, fill).want(t, http.StatusBadRequest, &errs)
+	if len(errs.Errors) != 1 {
+		t.Fatalf("errors %v", errs.Errors)
+	}
+	wantMembers(t, "error", errs.Errors[0], map[string]string{"code": "string", "title": "string", "detail": "string", "status": "number", "meta": "object"})
+	if errs.Errors[0]["status"] != float64(400) {
+		t.Fatalf("error %v", errs.Errors[0])
+	}
+}
+
+// checkSeedKey: the seed's create, list, get, patch, config and delete
+// examples; fill gets the created key's id.
+func checkSeedKey(t *testing.T, h *harness, fill map[string]string) {
+	t.Helper()
+	var created map[string]any
+	r := h.curl(t, seedCreate, fill)
+	r.want(t, http.StatusCreated, &created)
+	wantMembers(t, "create", created, seedKeyMembers)
+	wantMembers(t, "create", created, map[string]string{"token": "string"})
+	if created["sub"] != "string" || created["subType"] != "user" || created["description"] != "string" ||
+		created["expiry"] != "2026-03-08T12:00:00Z" || created["status"] != "active" || !strings.HasPrefix(created["token"].(string), "qapi_") {
+		t.Fatalf("created %v", created)
+	}
+	id := created["id"].(string)
+	fill["{id}"] = id
+
+	var page struct {
+		Data  []map[string]any          `json:"data"`
+		Links map[string]map[string]any `json:"links"`
+	}
+	h.curl(t, seedList, fill).want(t, http.StatusOK, &page)
+	if len(page.Data) != 2 || page.Data[0]["id"] != id {
+		t.Fatalf("list %v", page.Data)
+	}
+	for _, k := range page.Data {
+		wantMembers(t, "list item", k, seedKeyMembers)
+	}
+	if page.Links["self"]["href"] != h.base+"/api/v1/api-keys?limit=20&sort=-created" {
+		t.Fatalf("links %v", page.Links)
+	}
+
+	var got map[string]any
+	h.curl(t, seedGet, fill).want(t, http.StatusOK, &got)
+	wantMembers(t, "get", got, seedKeyMembers)
+	if _, ok := got["token"]; ok || got["id"] != id {
+		t.Fatalf("get %v", got)
+	}
+
+	r = h.curl(t, seedPatch, fill)
+	if r.want(t, http.StatusNoContent, nil); r.body != "" {
+		t.Fatalf("patch answered %q", r.body)
+	}
+	if k := h.get(id); k.Description == nil || *k.Description != "my new description" {
+		t.Fatalf("patched %+v", k)
+	}
+
+	var cfg map[string]any
+	h.curl(t, seedConfigGet, fill).want(t, http.StatusOK, &cfg)
+	wantMembers(t, "config", cfg, map[string]string{"api_keys_enabled": "boolean", "max_keys_per_user": "number",
+		"max_api_key_expiry": "string", "scim_externalClient_expiry": "string"})
+	h.curl(t, seedConfigPatch, fill).want(t, http.StatusNoContent, nil)
+	h.curl(t, seedConfigGet, fill).want(t, http.StatusOK, &cfg)
+	if cfg["max_keys_per_user"] != float64(10) {
+		t.Fatalf("config %v", cfg)
+	}
+
+	// The admin revokes: the key stays, revoked.
+	h.curl(t, seedDelete, fill).want(t, http.StatusNoContent, nil)
+	h.curl(t, seedGet, fill).want(t, http.StatusOK, &got)
+	if got["status"] != "revoked" {
+		t.Fatalf("after delete %v", got)
+	}
+}
+
+// checkSeedCredentials: the seed's credential create, list and revoke
+// examples, in their envelope; fill gets the credential's id.
+func checkSeedCredentials(t *testing.T, h *harness, fill map[string]string) {
+	t.Helper()
+	type envelope struct {
+		Data map[string]any `json:"data"`
+		Meta map[string]any `json:"meta"`
+	}
+	var made envelope
+	r := h.curl(t, seedCredentialCreate, fill)
+	r.want(t, http.StatusCreated, &made)
+	wantMembers(t, "credential", made.Data, map[string]string{"id": "string", "organizationId": "string",
+		"teamId": "string", "name": "string", "permissions": "array", "key": "string"})
+	wantMembers(t, "meta", made.Meta, map[string]string{"requestId": "string", "timestamp": "string"})
+	if made.Meta["requestId"] != r.header.Get("X-Request-Id") || made.Data["organizationId"] != "acme" {
+		t.Fatalf("created %v", made)
+	}
+	credID := made.Data["id"].(string)
+	fill["{credentialId}"] = credID
+	secret := made.Data["key"].(string)
+	h.do("POST", "/v1/verify", withKey(secret)).want(t, http.StatusOK, nil)
+
+	var list struct {
+		Data []map[string]any `json:"data"`
+		Meta map[string]any   `json:"meta"`
+	}
+	h.curl(t, seedCredentialList, fill).want(t, http.StatusOK, &list)
+	if len(list.Data) != 3 || list.Data[0]["id"] != credID || list.Meta["requestId"] == nil {
+		t.Fatalf("credentials %v", list)
+	}
+	for _, c := range list.Data {
+		if _, ok := c["key"]; ok {
+			t.Fatalf("a listed credential shows its secret: %v", c)
+		}
+	}
+
+	var revoked envelope
+	h.curl(t, seedCredentialRevoke, fill).want(t, http.StatusOK, &revoked)
+	if revoked.Data["id"] != credID || revoked.Data["revokedAt"] != "2026-03-01T12:00:00Z" || len(revoked.Data) != 2 {
+		t.Fatalf("revoked %v", revoked)
+	}
+	h.do("POST", "/v1/verify", withKey(secret)).wantError(t, http.StatusUnauthorized, "revoked")
 }
