@@ -58,16 +58,7 @@ func b2f(b bool) float64 {
 // run checks every interval until ctx is done (Start runs the first
 // check itself, before it serves).
 func (r *replica) run(ctx context.Context) {
-	t := time.NewTicker(r.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		r.once(ctx)
-	}
+	every(ctx, r.interval, func(ctx context.Context) error { r.once(ctx); return nil }, nil)
 }
 
 func (r *replica) once(ctx context.Context) {

@@ -65,14 +65,14 @@ func (u *usageCounts) flush(ctx context.Context) error {
 // run flushes every interval until ctx is done; the last flush is the
 // caller's.
 func (u *usageCounts) run(ctx context.Context, interval time.Duration) {
-	flushEvery(ctx, interval, u.flush, func(err error) {
+	every(ctx, interval, u.flush, func(err error) {
 		u.log.Error("cannot record usage counts; will retry", "err", err)
 	})
 }
 
-// flushEvery calls flush every interval until ctx is done, and failed
-// with each error (the pending writes stay for the next one).
-func flushEvery(ctx context.Context, interval time.Duration, flush func(context.Context) error, failed func(error)) {
+// every calls fn every interval until ctx is done, and failed with each
+// error (a flush's pending writes stay for the next one).
+func every(ctx context.Context, interval time.Duration, fn func(context.Context) error, failed func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -80,7 +80,7 @@ func flushEvery(ctx context.Context, interval time.Duration, flush func(context.
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := flush(ctx); err != nil {
+			if err := fn(ctx); err != nil {
 				failed(err)
 			}
 		}
