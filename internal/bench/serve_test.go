@@ -34,6 +34,8 @@ import (
 // of two interleaved runs; then, open loop at half of verify's peak, the
 // latencies of the three. Goals (issue 17): verify ≥ 0.5× the trivial
 // handler; at half of peak, p99 ≤ 2× the trivial handler's p99 and < 5 ms.
+// With limits in keyadm, each engine also measures verify of keys with a
+// rate limit and with credits beside as many keys without (issue 14).
 // Then the standby case (serveBench.standby, issue 16): verify through one
 // and two `serve --read-db` processes reading the test cluster's standby,
 // beside verify on its primary; skipped without the cluster.
@@ -136,14 +138,37 @@ type loadCase struct {
 }
 
 // engine is the single-database case: verify on the engine beside the
-// trivial handler and beside malformed keys.
+// trivial handler and beside malformed keys; then verify of a few hundred
+// keys without a limit, with a rate limit and with credits (limitKeys).
 func (b *serveBench) engine(t *testing.T, engine string) {
 	url, keysFile, badFile := seedServe(t, serveDB(t, engine), b.keys)
+	lim := b.limitKeys(t, url, keysFile)
+	serveArgs := []string{"--db", url, "serve", "--listen", "ADDR"}
+	if hasFlag(b.bin, "serve", "--max-failed-verifies") {
+		serveArgs = append(serveArgs, "--max-failed-verifies", limitRate)
+	}
 	trivialURL := startServer(t, pinned(b.serverCPU, b.trivial, "--listen", "ADDR"), "/")
-	verifyURL := startServer(t, pinned(b.serverCPU, b.bin, "--db", url, "serve", "--listen", "ADDR"), "/healthz")
+	verifyURL := startServer(t, pinned(b.serverCPU, b.bin, serveArgs...), "/healthz")
 	verifyPath := verifyURL + "/v1/verify"
-	p := b.peaks(t, []loadCase{{trivialURL, keysFile, 200}, {verifyPath, keysFile, 200}, {verifyPath, badFile, 401}}, nil)
+	cases := []loadCase{{trivialURL, keysFile, 200}, {verifyPath, keysFile, 200}, {verifyPath, badFile, 401}}
+	if lim.n > 0 {
+		cases = append(cases, loadCase{verifyPath, lim.plain, 200}, loadCase{verifyPath, lim.rated, 200}, loadCase{verifyPath, lim.credits, 200})
+	}
+	p := b.peaks(t, cases, nil)
 	trivial, verify, noRead := p[0], p[1], p[2]
+	limits := "  limits: " + lim.why + "\n"
+	if lim.n > 0 {
+		// A limit's cost: the time it adds to each request at the server's
+		// peak, against the same number of keys without one.
+		plain, rated, credits := p[3], p[4], p[5]
+		cost := func(rps float64) float64 { return (1/rps - 1/plain) * 1e6 }
+		limits = fmt.Sprintf(`  limits, %d keys of each kind (never reached: %s, %s uses):
+    no limit                                   %7.0f req/s   ratio %.2f
+    rate-limited key                           %7.0f req/s   ratio %.2f, %.2fx no limit, %+.0fus a request
+    key with credits                           %7.0f req/s   ratio %.2f, %.2fx no limit, %+.0fus a request
+`, lim.n, limitRate, limitUses, plain, plain/trivial,
+			rated, rated/trivial, rated/plain, cost(rated), credits, credits/trivial, credits/plain, cost(credits))
+	}
 	half := verify / 2
 	lat := b.gen(t, verifyPath, keysFile, 200, half, b.d)
 	control := b.gen(t, trivialURL, keysFile, 200, half, b.d)
@@ -154,12 +179,12 @@ serve benchmark: %s, %d keys, separate processes (%s), %s per run, load %s
   trivial net/http process                     %7.0f req/s
   keyadm serve, POST /v1/verify                %7.0f req/s   ratio %.2f (goal >= 0.50: %s)
   keyadm serve, malformed key (no db read)     %7.0f req/s   ratio %.2f
-  at half of verify's peak (%.0f req/s, open loop, %d requests each):
+%s  at half of verify's peak (%.0f req/s, open loop, %d requests each):
     POST /v1/verify            p50 %6.2fms p99 %6.2fms max %6.2fms (goal p99 <= 2x trivial's and < 5ms: %s)
     malformed key (no db read) p50 %6.2fms p99 %6.2fms max %6.2fms
     trivial net/http process   p50 %6.2fms p99 %6.2fms max %6.2fms
 `, engine, b.keys, b.pin, b.d, loadAverage(), trivial, verify, ratio, verdict(ratio >= 0.5),
-		noRead, noRead/trivial, half, lat.Requests,
+		noRead, noRead/trivial, limits, half, lat.Requests,
 		lat.P50, lat.P99, lat.Max, verdict(lat.P99 <= 2*control.P99 && lat.P99 < 5),
 		noReadLat.P50, noReadLat.P99, noReadLat.Max,
 		control.P50, control.P99, control.Max)
