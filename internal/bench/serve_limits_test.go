@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,7 +40,7 @@ func (b *serveBench) limitKeys(t *testing.T, url, plainFile string) limitKeys {
 		return limitKeys{why: "not measured: this keyadm's create has no --rate-limit (limits not merged yet)"}
 	}
 	n := envInt(t, "KEYADM_BENCH_LIMIT_KEYS", 200)
-	plain, err := readLines(plainFile, n)
+	plain, err := firstLines(plainFile, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,17 +104,9 @@ func hasFlag(bin, cmd, flag string) bool {
 	return err == nil && strings.Contains(string(out), flag+" ")
 }
 
-// readLines returns the first n lines of a file (fewer if it is shorter).
-func readLines(name string, n int) ([]string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for len(out) < n && sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out, sc.Err()
+// firstLines returns the first n lines of a file (fewer if it is shorter).
+func firstLines(name string, n int) ([]string, error) {
+	b, err := os.ReadFile(name)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	return lines[:min(n, len(lines))], err
 }
