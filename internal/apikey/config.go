@@ -15,6 +15,9 @@ const (
 	SettingDefaultExpiry = "default_expiry"
 	SettingKeyPrefix     = "key_prefix"
 	SettingPermissions   = "permissions"
+	// The admin API's rate limits per requesting key (serve, per process).
+	SettingAdminReadRate  = "admin_read_rate"
+	SettingAdminWriteRate = "admin_write_rate"
 	// SettingExternalClientExpiry is the seed's SCIM key expiry: the
 	// default and the maximum expiry of externalClient keys.
 	SettingExternalClientExpiry = "scim_externalClient_expiry"
@@ -54,6 +57,8 @@ var settings = map[string]setting{
 	SettingMaxExpiry:            {"none", normalizeOptionalDuration(SettingMaxExpiry)},
 	SettingDefaultExpiry:        {"none", normalizeOptionalDuration(SettingDefaultExpiry)},
 	SettingExternalClientExpiry: {"P365D", normalizeOptionalDuration(SettingExternalClientExpiry)},
+	SettingAdminReadRate:        {"1000/1m", normalizeRate(SettingAdminReadRate)},
+	SettingAdminWriteRate:       {"100/1m", normalizeRate(SettingAdminWriteRate)},
 	SettingPermissions:          {PermissionAll, normalizePermissionList},
 	SettingKeyPrefix: {DefaultPrefix, func(v string) (string, error) {
 		if !ValidPrefix(v) {
@@ -106,6 +111,22 @@ func normalizeOptionalDuration(name string) func(string) (string, error) {
 		}
 		return FormatDuration(d), nil
 	}
+}
+
+func normalizeRate(name string) func(string) (string, error) {
+	return func(v string) (string, error) {
+		r, err := ParseRate("rate", v)
+		if err != nil {
+			return "", Errorf(EINVALID, "invalid value %s for %s: want N/DURATION, as in 1000/1m", Quote(v), name)
+		}
+		return r.String(), nil
+	}
+}
+
+// Rate is a rate setting's value.
+func (c TenantConfig) Rate(name string) Rate {
+	r, _ := ParseRate("rate", c.Get(name))
+	return r
 }
 
 // SettingNames lists the config names in order.

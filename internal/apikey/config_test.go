@@ -16,11 +16,13 @@ var allSettings = []string{
 	apikey.SettingDefaultExpiry,
 	apikey.SettingKeyPrefix,
 	apikey.SettingExternalClientExpiry,
+	apikey.SettingAdminReadRate,
+	apikey.SettingAdminWriteRate,
 	apikey.SettingPermissions,
 }
 
 func TestSettingNames(t *testing.T) {
-	want := []string{"api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "permissions", "scim_externalClient_expiry"}
+	want := []string{"admin_read_rate", "admin_write_rate", "api_keys_enabled", "default_expiry", "key_prefix", "max_api_key_expiry", "max_keys_per_user", "permissions", "scim_externalClient_expiry"}
 	got := apikey.SettingNames()
 	if !slices.Equal(got, want) {
 		t.Fatalf("SettingNames() = %q, want %q", got, want)
@@ -267,6 +269,8 @@ func TestResolveConfigTenant(t *testing.T) {
 		"default_expiry":             {"default_expiry", "none", apikey.SourceBuiltin},
 		"key_prefix":                 {"key_prefix", "glob", apikey.SourceGlobal},
 		"scim_externalClient_expiry": {"scim_externalClient_expiry", "P365D", apikey.SourceBuiltin},
+		"admin_read_rate":            {"admin_read_rate", "1000/1m", apikey.SourceBuiltin},
+		"admin_write_rate":           {"admin_write_rate", "100/1m", apikey.SourceBuiltin},
 		"permissions":                {"permissions", "*", apikey.SourceBuiltin},
 	}
 	got := values(c)

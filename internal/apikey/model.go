@@ -61,6 +61,7 @@ type Key struct {
 	// SubType is the seed's subject type: SubTypeUser or
 	// SubTypeExternalClient (a SCIM client's key).
 	SubType string
+	Limits
 }
 
 // Inherits reports whether the key takes its permissions from its owner

@@ -34,6 +34,9 @@ type Principal struct {
 	CreatedAt   time.Time
 	CreatedBy   string
 	UpdatedAt   time.Time
+	// RateLimits are a user's windows: one budget that all of the user's
+	// keys share (serve enforces it beside each key's own).
+	RateLimits []Rate
 }
 
 // MaxEmailLen bounds a user's email.
@@ -57,7 +60,10 @@ type PrincipalInput struct {
 	Name        *string
 	Email       *string
 	Permissions []string
-	Actor       string
+	// RateLimits replaces a user's windows; ClearRateLimits removes them.
+	RateLimits      []Rate
+	ClearRateLimits bool
+	Actor           string
 }
 
 // Validate checks the input without touching a store; a new principal
@@ -76,6 +82,9 @@ func (in *PrincipalInput) Validate(kind PrincipalKind, add bool) error {
 			return err
 		}
 	}
+	if kind == KindTeam && (in.RateLimits != nil || in.ClearRateLimits) {
+		return Errorf(EINVALID, "a team has no %s: give them to its users", Field("rateLimits"))
+	}
 	if in.Permissions != nil || add {
 		if len(in.Permissions) == 0 {
 			return Errorf(EINVALID, "a %s needs at least one permission: give %s", kind, Field("permissions"))
@@ -86,7 +95,7 @@ func (in *PrincipalInput) Validate(kind PrincipalKind, add bool) error {
 		}
 		in.Permissions = perms
 	}
-	if !add && in.Name == nil && in.Email == nil && in.Permissions == nil {
+	if !add && in.Name == nil && in.Email == nil && in.Permissions == nil && in.RateLimits == nil && !in.ClearRateLimits {
 		return Errorf(EINVALID, "nothing to update: give %s or %s", Field("name"), Field("permissions"))
 	}
 	return nil

@@ -27,6 +27,7 @@ type CreateInput struct {
 	Permissions []string
 	Expiry      Expiry
 	Metadata    map[string]string
+	Limits      LimitsInput
 	// SubType is SubTypeUser (the default) or SubTypeExternalClient.
 	SubType string
 	Actor   string
@@ -34,6 +35,9 @@ type CreateInput struct {
 
 // Validate checks the input without touching a store.
 func (in *CreateInput) Validate() error {
+	if err := in.Limits.validate(); err != nil {
+		return err
+	}
 	if in.TenantID == "" {
 		in.TenantID = DefaultTenant
 	}
@@ -104,7 +108,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 		if err != nil {
 			return err
 		}
-		out, err = s.insertNew(tx, cfg, &Key{
+		k := &Key{
 			TenantID:    in.TenantID,
 			TeamID:      optional(in.TeamID),
 			OwnerID:     owner,
@@ -114,7 +118,10 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 			CreatedBy:   in.Actor,
 			Metadata:    in.Metadata,
 			SubType:     in.SubType,
-		}, in.Expiry, map[string]any{})
+		}
+		details := map[string]any{}
+		in.Limits.apply(k, tx.Now(), func(field string, _, new any) { details[field] = new })
+		out, err = s.insertNew(tx, cfg, k, in.Expiry, details)
 		return err
 	})
 	if err != nil {
@@ -285,11 +292,15 @@ type UpdateInput struct {
 	Inherit  bool
 	Expiry   Expiry
 	Metadata map[string]string
+	Limits   LimitsInput
 	Actor    string
 }
 
 // Validate checks the input without touching a store.
 func (in *UpdateInput) Validate() error {
+	if err := in.Limits.validate(); err != nil {
+		return err
+	}
 	if in.Inherit && in.Permissions != nil {
 		return Errorf(EINVALID, "give %s or %s, not both", Field("permissions"), Field("inherit"))
 	}
@@ -325,8 +336,8 @@ func (in *UpdateInput) Validate() error {
 	if err := positive("expiresIn", in.Expiry.In); err != nil {
 		return err
 	}
-	if in.Name == nil && in.Description == nil && in.Permissions == nil && !in.Inherit && !in.Expiry.set() && len(in.Metadata) == 0 {
-		return Errorf(EINVALID, "nothing to update: give %s, %s, %s, an expiry or %s", Field("name"), Field("description"), Field("permissions"), Field("metadata"))
+	if in.Name == nil && in.Description == nil && in.Permissions == nil && !in.Inherit && !in.Expiry.set() && len(in.Metadata) == 0 && !in.Limits.set() {
+		return Errorf(EINVALID, "nothing to update: give %s, %s, %s, an expiry, %s or a limit", Field("name"), Field("description"), Field("permissions"), Field("metadata"))
 	}
 	return ValidateMetadata(in.Metadata)
 }
@@ -400,6 +411,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, in UpdateInput)
 				k.Metadata = meta
 			}
 		}
+		in.Limits.apply(k, now, change)
 		if len(changes) == 0 {
 			return nil
 		}

@@ -37,13 +37,17 @@ func (s *Service) AddPrincipal(ctx context.Context, kind PrincipalKind, tenant, 
 	err = s.Store.Update(ctx, func(tx Tx) error {
 		now := tx.Now()
 		p = &Principal{Kind: kind, TenantID: tenant, ID: id, Name: nonEmpty(in.Name), Email: nonEmpty(in.Email),
-			Permissions: in.Permissions, Enabled: true, CreatedAt: now, CreatedBy: in.Actor, UpdatedAt: now}
+			Permissions: in.Permissions, Enabled: true, CreatedAt: now, CreatedBy: in.Actor, UpdatedAt: now,
+			RateLimits: in.RateLimits}
 		if err := tx.InsertPrincipal(p); err != nil {
 			return err
 		}
 		details := map[string]any{"name": p.Name, "permissions": p.Permissions}
 		if kind == KindUser {
 			details["email"] = p.Email
+			if len(p.RateLimits) > 0 {
+				details["rateLimits"] = strs(p.RateLimits)
+			}
 		}
 		return appendPrincipalEvent(tx, in.Actor, principalActions[kind].add, p, details)
 	})
@@ -76,7 +80,8 @@ func (s *Service) ListPrincipals(ctx context.Context, kind PrincipalKind, tenant
 	return s.Store.View(ctx, func(tx Tx) error { return tx.EachPrincipal(kind, tenant, fn) })
 }
 
-// UpdatePrincipal changes a user's or team's name, email or permissions.
+// UpdatePrincipal changes a user's or team's name, email or permissions,
+// or a user's rate limits.
 // Its keys follow at their next verify; a key's own scope beyond the new
 // set is narrowed there, not refused here.
 func (s *Service) UpdatePrincipal(ctx context.Context, kind PrincipalKind, tenant, id string, in PrincipalInput) (*Principal, error) {
@@ -100,6 +105,7 @@ func (s *Service) UpdatePrincipal(ctx context.Context, kind PrincipalKind, tenan
 			change("permissions", p.Permissions, in.Permissions)
 			p.Permissions = in.Permissions
 		}
+		replaceList("rateLimits", in.RateLimits, in.ClearRateLimits, &p.RateLimits, change)
 	})
 }
 

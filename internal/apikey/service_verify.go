@@ -2,6 +2,7 @@ package apikey
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 // unknown, and its use is not recorded. The key it returns holds its
 // effective permissions (Key.Effective).
 func (s *Service) Verify(ctx context.Context, tenant, plaintext string, required ...string) (*Key, time.Time, error) {
-	k, _, err := s.check(ctx, tenant, plaintext, required)
+	k, _, err := s.check(ctx, tenant, plaintext, netip.Addr{}, required)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -20,7 +21,13 @@ func (s *Service) Verify(ctx context.Context, tenant, plaintext string, required
 	var now time.Time
 	err = s.Store.Update(ctx, func(tx Tx) error {
 		now = tx.Now()
+		if err := spend(tx, k, now, &Admission{}); err != nil {
+			return err
+		}
 		if err := tx.TouchKey(k.ID, now); err != nil {
+			return err
+		}
+		if err := tx.AddUsage([]UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: now, Outcome: OutcomeValid, Count: 1}}); err != nil {
 			return err
 		}
 		k, err = tx.GetKey(k.ID, "") // the whole record, as it now stands
@@ -36,14 +43,22 @@ func (s *Service) Verify(ctx context.Context, tenant, plaintext string, required
 // Check is Verify without recording the use, for callers that record
 // uses themselves (the HTTP server coalesces them). It reads the store on
 // every call: no cache can serve a revoked key. The key it returns holds
-// its identity only (see Tx.KeyByHash) and its effective permissions.
+// its identity only (see Tx.KeyByHash) and its effective permissions; a
+// known key that is rejected (revoked, expired, …) comes back with the
+// rejection, for usage counts.
 func (s *Service) Check(ctx context.Context, plaintext string, required ...string) (*Key, time.Time, error) {
-	return s.check(ctx, "", plaintext, required)
+	return s.check(ctx, "", plaintext, netip.Addr{}, required)
+}
+
+// CheckFrom is Check of a request from a client address: a key with an
+// allowlist refuses any other (ip_not_allowed).
+func (s *Service) CheckFrom(ctx context.Context, plaintext string, client netip.Addr, required ...string) (*Key, time.Time, error) {
+	return s.check(ctx, "", plaintext, client, required)
 }
 
 // check verifies a key; with a tenant, another tenant's key is unknown,
 // whatever its state, so nothing of it is revealed.
-func (s *Service) check(ctx context.Context, tenant, plaintext string, required []string) (*Key, time.Time, error) {
+func (s *Service) check(ctx context.Context, tenant, plaintext string, client netip.Addr, required []string) (*Key, time.Time, error) {
 	required, err := ValidatePermissions(required)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -64,19 +79,24 @@ func (s *Service) check(ctx context.Context, tenant, plaintext string, required 
 			return err
 		}
 		k = g.Key
-		return authorize(g, now, required)
+		return authorize(g, now, client, required)
 	})
-	if err != nil {
+	if err != nil && ErrorCode(err) == EREJECTED && k != nil && (tenant == "" || k.TenantID == tenant) {
+		return k, now, err
+	} else if err != nil {
 		return nil, time.Time{}, err
 	}
 	return k, now, nil
 }
 
-// authorize decides whether a found key grants access at now, and with
-// the required permissions, and sets its effective permissions. The
-// permanent refusals come first (see Key.StatusAt), then the pauses: the
-// key's, its tenant's, its owner's and its team's.
-func authorize(g *KeyGrant, now time.Time, required []string) error {
+// authorize decides whether a found key grants access at now, to the
+// client (the zero address: any), with the required permissions, and sets
+// its effective permissions. The permanent refusals come first (see
+// Key.StatusAt), then the pauses: the key's, its tenant's, its owner's and
+// its team's; then the allowlist, before the permissions, so a client the
+// key refuses learns nothing of what it grants. (The limits that spend,
+// rate limits then credits, come after all these: see Admit.)
+func authorize(g *KeyGrant, now time.Time, client netip.Addr, required []string) error {
 	k := g.Key
 	switch k.StatusAt(now) {
 	case StatusRevoked:
@@ -94,6 +114,12 @@ func authorize(g *KeyGrant, now time.Time, required []string) error {
 		if p != nil && !p.Enabled {
 			return Rejectf(ReasonDisabled, "key rejected: key %s's %s %s is disabled", k.ID, p.Kind.Role(), Quote(p.ID))
 		}
+	}
+	if client.IsValid() && !k.AllowsIP(client) {
+		return Rejectf(ReasonIPNotAllowed, "key rejected: key %s may not be used from %s", k.ID, client)
+	}
+	if g.Owner != nil {
+		k.OwnerRateLimits = g.Owner.RateLimits
 	}
 	k.Effective = Authority{Own: k.Permissions, Owner: g.Owner, Team: g.Team, Ceiling: cfg.Ceiling()}.Effective()
 	if miss := Missing(k.Effective, required); len(miss) > 0 {

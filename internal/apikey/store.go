@@ -70,6 +70,7 @@ type Tx interface {
 	AppendEvent(e *AuditEvent) error
 	AppendEvents(events []*AuditEvent) error
 	EachEvent(q EventQuery, fn func(*AuditEvent) error) error
+	LimitTx
 }
 
 // KeyGrant is a key found by its secret and what decides, at verify,
@@ -96,6 +97,8 @@ const (
 	SortOwner       SortField = "sub"
 	SortCreatedBy   SortField = "createdByUser"
 	SortDescription SortField = "description"
+	// SortUses orders by verifications passed (Limits.UseCount).
+	SortUses SortField = "uses"
 )
 
 // Sort is a field and a direction.
@@ -115,11 +118,11 @@ func ParseSort(s string) (Sort, error) {
 		s = s[1:]
 	}
 	switch f := SortField(s); f {
-	case SortCreated, SortName, SortStatus, SortLastUsed, SortExpires:
+	case SortCreated, SortName, SortStatus, SortLastUsed, SortExpires, SortUses:
 		out.Field = f
 		return out, nil
 	}
-	return Sort{}, Errorf(EINVALID, "invalid sort %s: want created, name, status, lastUsed or expires, with - for descending", Quote(s))
+	return Sort{}, Errorf(EINVALID, "invalid sort %s: want created, name, status, lastUsed, expires or uses, with - for descending", Quote(s))
 }
 
 func (s Sort) String() string {

@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/output"
@@ -79,5 +82,45 @@ func TestKeyStateAndRequireRuns(t *testing.T) {
 	}
 	if !strings.Contains(e.out.String(), `"effectivePermissions": [`) {
 		t.Errorf("verify: stdout %q", e.out)
+	}
+}
+
+// TestUserRateLimitFlags: user add and update turn --rate-limit into the
+// user's windows (update's none clears them) without opening the store;
+// a bad window names the flag; teams have no such flag.
+func TestUserRateLimitFlags(t *testing.T) {
+	io, _, _ := output.Test("")
+	f := &Factory{IO: io}
+	for _, c := range []struct {
+		verb  string
+		args  []string
+		rates []apikey.Rate
+		clear bool
+	}{
+		{"add", []string{"--permission", "read", "--rate-limit", "100/1h", "--rate-limit", "5/1s"}, []apikey.Rate{{Limit: 5, Per: time.Second}, {Limit: 100, Per: time.Hour}}, false},
+		{"update", []string{"--rate-limit", "none"}, nil, true},
+	} {
+		var got *PrincipalOptions
+		root := NewRootCmd(f)
+		old, _, err := root.Find([]string{"user", c.verb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		user := old.Parent()
+		user.RemoveCommand(old)
+		user.AddCommand(NewCmdPrincipal(f, apikey.KindUser, c.verb, "", func(o *PrincipalOptions) error { got = o; return nil }))
+		root.SetArgs(append([]string{"--db", filepath.Join(t.TempDir(), "k.db"), "--actor", "tester", "user", c.verb, "bob"}, c.args...))
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if got == nil || !slices.Equal(got.Input.RateLimits, c.rates) || got.Input.ClearRateLimits != c.clear {
+			t.Fatalf("%s: options %+v", c.verb, got)
+		}
+	}
+	if err := parse(t, "user", "update", "bob", "--rate-limit", "0/1m"); ExitCode(err) != ExitUsage || !strings.HasPrefix(message(err), `invalid --rate-limit "0/1m"`) {
+		t.Errorf("bad window: %v", err)
+	}
+	if err := parse(t, "team", "update", "ops", "--rate-limit", "5/1m"); ExitCode(err) != ExitUsage {
+		t.Errorf("a team's --rate-limit: %v, want exit 2", err)
 	}
 }

@@ -261,7 +261,7 @@ func TestDBRuns(t *testing.T) {
 	if err := dbStatusRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(e.out.String(), "Schema is up to date (version 3).") || !strings.Contains(e.out.String(), "sqlite") {
+	if !strings.Contains(e.out.String(), "Schema is up to date (version 4).") || !strings.Contains(e.out.String(), "sqlite") {
 		t.Errorf("stdout %q", e.out)
 	}
 }
@@ -311,14 +311,7 @@ func TestFlagsFillOptions(t *testing.T) {
 	io, _, _ := output.Test("")
 	f := &Factory{IO: io}
 	var got *RotateOptions
-	rotate := NewCmdRotate(f, func(o *RotateOptions) error { got = o; return nil })
-	root := NewRootCmd(f)
-	old, _, err := root.Find([]string{"rotate"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	root.RemoveCommand(old)
-	root.AddCommand(rotate)
+	root := rootWith(t, f, NewCmdRotate(f, func(o *RotateOptions) error { got = o; return nil }))
 	dir := t.TempDir()
 	root.SetArgs([]string{"--db", filepath.Join(dir, "k.db"), "--actor", "tester", "--tenant", "acme", "rotate", "0193f5c4-5a4e-7c1a-9d3b-2f1e0c8b7a61", "--grace", "2h"})
 	if err := root.Execute(); err != nil {

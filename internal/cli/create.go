@@ -14,8 +14,9 @@ import (
 // CreateOptions are the inputs of create.
 type CreateOptions struct {
 	Env
-	Input apikey.CreateInput
-	Meta  []string
+	Input  apikey.CreateInput
+	Meta   []string
+	limits limitFlags
 }
 
 // NewCmdCreate is create: runF, when not nil, runs in place of createRun.
@@ -32,7 +33,8 @@ user, keyadm team), the key acts with their authority: without --permission it
 inherits their permissions and follows their changes, and a --permission they
 lack is refused (exit 4).`,
 		Example: `  keyadm create --name billing-sync --permission read --permission write --expires-in 90d
-  KEY=$(keyadm create -q --name ci --owner ci@example.com)`,
+  KEY=$(keyadm create -q --name ci --owner ci@example.com)
+  keyadm create --name partner --rate-limit 10/1s --rate-limit 1000/1h --uses 5000 --refill 5000/30d --allow-ip 203.0.113.0/24`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Env = f.env(true, true)
@@ -46,6 +48,9 @@ lack is refused (exit 4).`,
 				return err
 			}
 			if in.Metadata, err = apikey.ParseMeta(opts.Meta); err != nil {
+				return err
+			}
+			if in.Limits, err = opts.limits.parse(flags, false); err != nil {
 				return err
 			}
 			in.TenantID = opts.Tenant
@@ -64,6 +69,7 @@ lack is refused (exit 4).`,
 	fl.String("expires-in", "", "expire after a duration: 90d, 24h, P1Y, PT12H")
 	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")
 	fl.StringArrayVar(&opts.Meta, "meta", nil, "metadata key=value, repeatable")
+	opts.limits.add(fl, false)
 	_ = cmd.MarkFlagRequired("name")
 	exclusive(cmd, "expires-in", "expires-at")
 	return cmd

@@ -18,7 +18,7 @@ func TestDBCopyRun(t *testing.T) {
 	if err := dbCopyRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
-	if want := "Copied 2 rows (principals 0, api_keys 1, tenant_config 0, audit_events 1) from sqlite "; !strings.HasPrefix(e.out.String(), want) {
+	if want := "Copied 2 rows (principals 0, api_keys 1, tenant_config 0, audit_events 1, key_usage 0, rate_limit_state 0) from sqlite "; !strings.HasPrefix(e.out.String(), want) {
 		t.Errorf("stdout %q, want %q…", e.out, want)
 	}
 	// Again: the target now holds rows.

@@ -121,6 +121,10 @@ func flagName(field string) string {
 		return "--permission"
 	case "metadata":
 		return "--meta"
+	case "rateLimits":
+		return "--rate-limit"
+	case "allowIps":
+		return "--allow-ip"
 	}
 	var b strings.Builder
 	b.WriteString("--")

@@ -58,6 +58,7 @@ func NewCmdPrincipal(f *Factory, kind apikey.PrincipalKind, verb, example string
 	opts := &PrincipalOptions{Kind: kind, Verb: verb}
 	in := &opts.Input
 	var name, email string
+	var limits limitFlags
 	nargs, what := 1, "one "+string(kind)+" ID"
 	if verb == "list" {
 		nargs, what = 0, "no arguments"
@@ -79,7 +80,11 @@ func NewCmdPrincipal(f *Factory, kind apikey.PrincipalKind, verb, example string
 			if flags.Changed("email") {
 				in.Email = &email
 			}
-			var err error
+			l, err := limits.parse(flags, verb == "update")
+			if err != nil {
+				return err
+			}
+			in.RateLimits, in.ClearRateLimits = l.RateLimits, l.ClearRateLimits
 			if in.Actor, err = f.Actor(); err != nil {
 				return err
 			}
@@ -91,6 +96,7 @@ func NewCmdPrincipal(f *Factory, kind apikey.PrincipalKind, verb, example string
 		fl.StringVar(&name, "name", "", "display name")
 		if kind == apikey.KindUser {
 			fl.StringVar(&email, "email", "", "email address")
+			limits.addRates(fl, verb == "update", ", one budget shared by all of the user's keys")
 		}
 		fl.StringArrayVar(&in.Permissions, "permission", nil, "permission, repeatable (billing:read, billing:*, *); replaces the set")
 	}

@@ -96,7 +96,7 @@ Exit codes:
 
 	root.AddCommand(
 		NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdUpdate(f, nil), NewCmdRevoke(f, nil),
-		NewCmdDelete(f, nil), NewCmdRotate(f, nil), NewCmdVerify(f, nil), newConfigCmd(f), NewCmdAudit(f, nil), newDBCmd(f),
+		NewCmdDelete(f, nil), NewCmdRotate(f, nil), NewCmdVerify(f, nil), newConfigCmd(f), NewCmdAudit(f, nil), NewCmdUsage(f, nil), newDBCmd(f),
 		NewCmdDisable(f, nil), NewCmdEnable(f, nil), newUserCmd(f), newTeamCmd(f), NewCmdServe(f, nil),
 		NewCmdVersion(f, nil),
 	)

@@ -35,21 +35,19 @@ type ServeOptions struct {
 	// while it is not synchronous.
 	ReadDB    string
 	ReadAsync store.AsyncMode
+	// TrustedProxies and MaxFailed are the flags, parsed into Config.
+	TrustedProxies []string
+	MaxFailed      string
 }
 
-// NewCmdServe is serve: runF, when not nil, runs in place of serveRun.
-func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{}
-	var readAsync string
-	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Serve key verification and the tenant admin API over HTTP",
-		Long: `Serve the store over HTTP, for services that would rather ask than read the
+// serveLong is serve's help: its routes, its promises and its limits.
+const serveLong = `Serve the store over HTTP, for services that would rather ask than read the
 tables:
 
   POST /v1/verify                        check a key sent in x-api-key or Authorization: Bearer
   GET, POST /v1/api-keys                 list keys (paged), create a key
   GET, PATCH, DELETE /v1/api-keys/ID     show, rename, revoke a key
+  GET /v1/api-keys/ID/usage              the key's verifications per hour, by outcome
   GET, PATCH /v1/api-keys/configs/T      read and change tenant T's policy
   GET /healthz, GET /metrics             health, Prometheus metrics
 
@@ -69,7 +67,27 @@ and every --replication-check-interval (the role needs pg_monitor to see
 pg_stat_replication), and reports the replay lag as the gauge
 keyadm_replication_replay_lag_seconds. While it does not hold,
 --read-db-async decides: refuse to start (default), read from the primary
-meanwhile, or allow reading the lagging standby. See docs/scaling.md.`,
+meanwhile, or allow reading the lagging standby. See docs/scaling.md.
+
+Limits: a key's --rate-limit windows, and its owner's (keyadm user
+--rate-limit, one budget for all of the user's keys), are kept in the
+database (GCRA), so every serve process on one database shares them
+exactly; its --uses are spent atomically; its --allow-ip list is checked
+against the client address, which is the peer's unless the peer is a
+--trusted-proxy (then the rightmost X-Forwarded-For hop that is not one).
+Failed verifications are throttled per client address (--max-failed-verifies)
+and the admin API per requesting key (config admin_read_rate,
+admin_write_rate); both are kept in memory, per
+process. Refusals are 429 with Retry-After and RateLimit-* headers.`
+
+// NewCmdServe is serve: runF, when not nil, runs in place of serveRun.
+func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{}
+	var readAsync string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve key verification and the tenant admin API over HTTP",
+		Long:  serveLong,
 		Example: `  keyadm serve --db postgres://keyadm@db/keyadm --listen :8080
   curl -s -X POST -H "x-api-key: $KEY" http://127.0.0.1:8080/v1/verify`,
 		Args: args(0, 0, "no arguments"),
@@ -97,6 +115,9 @@ meanwhile, or allow reading the lagging standby. See docs/scaling.md.`,
 					return usageErrorf("invalid --%s %s: must be longer than zero", name, d)
 				}
 			}
+			if err := opts.parseLimits(); err != nil {
+				return err
+			}
 			debug, err := f.boolSetting(keyDebug) // checked in init
 			if err != nil {
 				return err
@@ -114,6 +135,8 @@ meanwhile, or allow reading the lagging standby. See docs/scaling.md.`,
 	fl.DurationVar(&opts.Config.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "longest time to answer a request")
 	fl.DurationVar(&opts.Config.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	fl.DurationVar(&opts.Config.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
+	fl.StringArrayVar(&opts.TrustedProxies, "trusted-proxy", nil, "proxy address or CIDR whose X-Forwarded-For is believed, repeatable (default none)")
+	fl.StringVar(&opts.MaxFailed, "max-failed-verifies", server.DefaultMaxFailedVerifies.String(), "failed verifications a client address may make, N/DURATION, before 429 (per process)")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "request log format on stderr: text or json")
 	fl.StringVar(&opts.ReadDB, "read-db", "", "a PostgreSQL hot standby of --db for verify and admin reads; writes go to --db (env KEYADM_READ_DB)")
 	fl.StringVar(&readAsync, "read-db-async", string(store.AsyncRefuse), "while --read-db is not a synchronous standby with remote_apply: refuse (to start), primary (read --db meanwhile) or allow (read the lagging standby)")
@@ -205,4 +228,21 @@ func openReadDB(ctx context.Context, opts *ServeOptions, primary store.DB) (*sto
 		return server.ReplicaState{OnStandby: st.OnStandby, ReplayLag: st.ReplayLag, Problem: st.Problem}, err
 	}
 	return routed, nil
+}
+
+// parseLimits reads the limit flags into Config.
+func (opts *ServeOptions) parseLimits() error {
+	for _, p := range opts.TrustedProxies {
+		prefix, err := apikey.ParsePrefix(p)
+		if err != nil {
+			return usageErrorf("invalid --trusted-proxy %s: want a CIDR such as 10.0.0.0/8, or one address", apikey.Quote(p))
+		}
+		opts.Config.TrustedProxies = append(opts.Config.TrustedProxies, prefix)
+	}
+	r, err := apikey.ParseRate("maxFailedVerifies", opts.MaxFailed)
+	if err != nil {
+		return err
+	}
+	opts.Config.MaxFailedVerifies = r
+	return nil
 }

@@ -22,13 +22,16 @@ func NewCmdUpdate(f *Factory, runF func(*UpdateOptions) error) *cobra.Command {
 	in := &opts.Input
 	var name, description string
 	var meta []string
+	var limits limitFlags
 	cmd := &cobra.Command{
 		Use:   "update ID",
-		Short: "Change a key's name, description, permissions, expiry or metadata",
+		Short: "Change a key's name, description, permissions, expiry, metadata or limits",
 		Long: `Change a key. --permission replaces the whole list; --meta k=v sets an entry
-and --meta k= removes one. Updating never un-revokes a key.`,
+and --meta k= removes one. --rate-limit, --uses and --allow-ip replace the key's
+limits; "none" removes them. Updating never un-revokes a key.`,
 		Example: `  keyadm update ID --name billing-sync-v2 --expires-in 30d
-  keyadm update ID --permission read --meta owner-team=payments`,
+  keyadm update ID --permission read --meta owner-team=payments
+  keyadm update ID --uses 100 --rate-limit none`,
 		Args: args(1, 1, "one key ID"),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			opts.Env, opts.ID = f.env(true, false), a[0]
@@ -54,6 +57,9 @@ and --meta k= removes one. Updating never un-revokes a key.`,
 					return err
 				}
 			}
+			if in.Limits, err = limits.parse(flags, true); err != nil {
+				return err
+			}
 			if in.Actor, err = f.Actor(); err != nil {
 				return err
 			}
@@ -69,6 +75,7 @@ and --meta k= removes one. Updating never un-revokes a key.`,
 	fl.String("expires-at", "", "expire at a time: RFC 3339 or YYYY-MM-DD")
 	fl.BoolVar(&in.Expiry.None, "no-expiry", false, "never expire (unless the tenant requires expiry)")
 	fl.StringArrayVar(&meta, "meta", nil, "set metadata key=value (key= removes it), repeatable")
+	limits.add(fl, true)
 	exclusive(cmd, "expires-in", "expires-at", "no-expiry")
 	exclusive(cmd, "inherit", "permission")
 	return cmd

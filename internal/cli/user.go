@@ -16,6 +16,10 @@ user's set, a key created without --permission inherits the set and follows its
 changes, and while the user is disabled every key of the user is rejected
 (reason disabled). An --owner that names no user stays a free id, as before.
 
+A user's --rate-limit windows (add and update; update's "none" removes them) are
+one budget shared by all of the user's keys, enforced by keyadm serve beside each
+key's own: the stricter decides (429 rate_limited).
+
 A user that an unrevoked key still names cannot be removed (exit 4): revoke or
 delete its keys first.`,
 		"add", "list", "show", "update", "disable", "enable", "remove")

@@ -22,6 +22,9 @@ type PrincipalRecord struct {
 	CreatedAt   string               `json:"createdAt" yaml:"createdAt"`
 	CreatedBy   string               `json:"createdBy" yaml:"createdBy"`
 	UpdatedAt   string               `json:"updatedAt" yaml:"updatedAt"`
+	// RateLimits are a user's windows (N/DURATION), shared by its keys;
+	// teams have none.
+	RateLimits *[]string `json:"rateLimits,omitempty" yaml:"rateLimits,omitempty"`
 
 	p   *apikey.Principal
 	now time.Time
@@ -35,17 +38,31 @@ func NewPrincipalRecord(p *apikey.Principal, now time.Time) PrincipalRecord {
 	if r.Permissions == nil {
 		r.Permissions = []string{}
 	}
-	if p.Kind == apikey.KindUser && r.Email == nil {
-		r.Email = new(string) // a user's email is "" (not given) rather than absent
+	if p.Kind == apikey.KindUser {
+		if r.Email == nil {
+			r.Email = new(string) // a user's email is "" (not given) rather than absent
+		}
+		rates := apikey.RateStrings(p.RateLimits)
+		r.RateLimits = &rates
 	}
 	return r
 }
 
-var principalCSVHeader = []string{"kind", "tenantId", "id", "name", "email", "permissions", "enabled", "createdAt", "createdBy", "updatedAt"}
+var principalCSVHeader = []string{"kind", "tenantId", "id", "name", "email", "permissions", "enabled", "createdAt", "createdBy",
+	"updatedAt", "rateLimits"}
 
 func principalCSV(r PrincipalRecord) []string {
 	return []string{string(r.Kind), r.TenantID, r.ID, str(r.Name), str(r.Email), strings.Join(r.Permissions, " "),
-		strconv.FormatBool(r.Enabled), r.CreatedAt, r.CreatedBy, r.UpdatedAt}
+		strconv.FormatBool(r.Enabled), r.CreatedAt, r.CreatedBy, r.UpdatedAt, strings.Join(deref0(r.RateLimits), " ")}
+}
+
+// deref0 is *p, or the zero value for nil.
+func deref0[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func enabledCell(r PrincipalRecord) string {
@@ -69,6 +86,7 @@ var principalColumns = []Column[PrincipalRecord]{
 	{Header: "EMAIL", Priority: 4, FreeText: true, Cell: func(r PrincipalRecord) string { return orNone(r.Email) }},
 	{Header: "STATUS", Cell: enabledCell, Color: enabledColor},
 	{Header: "PERMISSIONS", Priority: 1, FreeText: true, Cell: func(r PrincipalRecord) string { return strings.Join(r.Permissions, ",") }},
+	{Header: "RATE LIMITS", Priority: 4, Cell: func(r PrincipalRecord) string { return orNoneList(deref0(r.RateLimits)) }},
 	{Header: "CREATED", Priority: 5, Cell: func(r PrincipalRecord) string { return when(&r.p.CreatedAt, r.now) + " by " + r.CreatedBy }},
 	{Header: "UPDATED", Priority: 6, Cell: func(r PrincipalRecord) string { return when(&r.p.UpdatedAt, r.now) }},
 }

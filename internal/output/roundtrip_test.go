@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -228,6 +229,18 @@ func parseCSV(text string) ([]output.KeyRecord, error) {
 				r.DisabledAt = opt
 			case "key":
 				r.Key = opt
+			case "rateLimits":
+				r.RateLimits = strings.Fields(cell)
+			case "allowIps":
+				r.AllowIPs = strings.Fields(cell)
+			case "useCount":
+				if r.UseCount, err = strconv.ParseInt(cell, 10, 64); err != nil {
+					return nil, err
+				}
+			case "usesRemaining", "refill", "refillsAt":
+				if cell != "" {
+					return nil, fmt.Errorf("column %s: %q for a key without credits", h, cell)
+				}
 			default:
 				return nil, fmt.Errorf("unknown CSV column %q", h)
 			}

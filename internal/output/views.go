@@ -47,6 +47,7 @@ type KeyRecord struct {
 	// EffectivePermissions is what the key may do, as verify found it;
 	// only in the output of verify.
 	EffectivePermissions []string `json:"effectivePermissions,omitempty" yaml:"effectivePermissions,omitempty"`
+	LimitsRecord         `yaml:",inline"`
 	// Key is the secret, only in the output of create and rotate.
 	Key *string `json:"key,omitempty" yaml:"key,omitempty"`
 
@@ -63,7 +64,7 @@ func NewKeyRecord(k *apikey.Key, now time.Time, secret string) KeyRecord {
 		ExpiresAt: timestampPtr(k.ExpiresAt), RevokedAt: timestampPtr(k.RevokedAt), RevokedBy: k.RevokedBy,
 		RevokeReason: k.RevokeReason, LastUsedAt: timestampPtr(k.LastUsedAt), Metadata: k.Metadata,
 		RotatedFrom: k.RotatedFrom, DisabledAt: timestampPtr(k.DisabledAt), EffectivePermissions: k.Effective,
-		k: k, now: now,
+		LimitsRecord: newLimitsRecord(&k.Limits, now), k: k, now: now,
 	}
 	if r.Permissions == nil {
 		r.Permissions = []string{}
@@ -79,7 +80,8 @@ func NewKeyRecord(k *apikey.Key, now time.Time, secret string) KeyRecord {
 
 var keyCSVHeader = []string{"id", "tenantId", "teamId", "ownerId", "name", "description", "permissions", "hint",
 	"status", "createdAt", "createdBy", "updatedAt", "expiresAt", "revokedAt", "revokedBy", "revokeReason",
-	"lastUsedAt", "metadata", "rotatedFrom", "disabledAt"}
+	"lastUsedAt", "metadata", "rotatedFrom", "disabledAt", limitsCSVHeader[0], limitsCSVHeader[1], limitsCSVHeader[2],
+	limitsCSVHeader[3], limitsCSVHeader[4], limitsCSVHeader[5]}
 
 func keyCSV(r KeyRecord) []string {
 	meta, _ := json.Marshal(r.Metadata)
@@ -87,6 +89,7 @@ func keyCSV(r KeyRecord) []string {
 		strings.Join(r.Permissions, " "), r.Hint, string(r.Status), r.CreatedAt, r.CreatedBy, r.UpdatedAt,
 		str(r.ExpiresAt), str(r.RevokedAt), str(r.RevokedBy), str(r.RevokeReason), str(r.LastUsedAt),
 		string(meta), str(r.RotatedFrom), str(r.DisabledAt)}
+	rec = append(rec, limitsCSV(r.LimitsRecord)...)
 	if r.Key != nil {
 		rec = append(rec, *r.Key)
 	}
@@ -153,6 +156,7 @@ var KeyDetail = View[KeyRecord]{
 		{Header: "DISABLED", Cell: func(r KeyRecord) string { return disabled(r) }},
 		{Header: "ROTATED FROM", Cell: func(r KeyRecord) string { return orNone(r.RotatedFrom) }},
 		{Header: "METADATA", Cell: func(r KeyRecord) string { return metadata(r.Metadata) }},
+		limitColumns[0], limitColumns[1], limitColumns[2], limitColumns[3],
 	},
 	CSVHeader: keyCSVHeader,
 	CSVRecord: keyCSV,
@@ -175,7 +179,7 @@ func pick[V any](cols []Column[V], headers ...string) []Column[V] {
 var KeyIdentity = View[KeyRecord]{
 	Columns: append(pick(KeyDetail.Columns, "ID", "NAME", "STATUS", "TENANT", "TEAM", "OWNER", "PERMISSIONS"),
 		Column[KeyRecord]{Header: "EFFECTIVE", Cell: func(r KeyRecord) string { return strings.Join(r.EffectivePermissions, ", ") }},
-		pick(KeyDetail.Columns, "EXPIRES")[0]),
+		pick(KeyDetail.Columns, "EXPIRES")[0], pick(KeyDetail.Columns, "USES LEFT")[0]),
 	CSVHeader: keyCSVHeader,
 	CSVRecord: keyCSV,
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/keyadm/keyadm/internal/apikey"
@@ -40,15 +41,19 @@ func presentedKey(r *http.Request) (string, error) {
 }
 
 // authenticate checks the request's key, on the database every time (a
-// revoked key is refused at once), and that it grants the required
-// permissions, and records its use for the next flush.
-func (s *Server) authenticate(r *http.Request, required ...string) (*apikey.Key, error) {
+// revoked key is refused at once), that the client may use it (its
+// allowlist), and that it grants the required permissions, and records its
+// use for the next flush.
+func (s *Server) authenticate(r *http.Request, client netip.Addr, required ...string) (*apikey.Key, error) {
 	plaintext, err := presentedKey(r)
 	if err != nil {
 		return nil, err
 	}
-	k, now, err := s.svc.Check(r.Context(), plaintext, required...)
+	k, now, err := s.svc.CheckFrom(r.Context(), plaintext, client, required...)
 	if err != nil {
+		if k != nil {
+			s.usage.record(k, now, apikey.ErrorReason(err))
+		}
 		return nil, err
 	}
 	s.uses.record(k.ID, now)
@@ -113,7 +118,7 @@ func (s *Server) admin(h callerHandler, params ...string) http.HandlerFunc {
 
 func (s *Server) authorized(adminOnly bool, h callerHandler, params []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		k, err := s.authenticate(r)
+		k, err := s.authenticate(r, s.clientAddr(r))
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -123,6 +128,10 @@ func (s *Server) authorized(adminOnly bool, h callerHandler, params []string) ht
 		c := caller{key: k, admin: apikey.Grants(k.Effective, PermissionAdmin)}
 		if !c.admin && (adminOnly || c.owner() == "") {
 			s.fail(w, r, apikey.Errorf(codeForbidden, "key %s lacks the %s permission", k.ID, PermissionAdmin))
+			return
+		}
+		if err := s.adminLimited(w, r, k); err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		q, err := queryParams(r, params...)

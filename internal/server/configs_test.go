@@ -37,10 +37,10 @@ func TestConfigAPI(t *testing.T) {
 		var members map[string]any
 		r := h.do("GET", "/api/v1/api-keys/configs/acme", withKey(admin))
 		r.want(t, http.StatusOK, &doc)
-		if r.want(t, http.StatusOK, &members); len(members) != 9 {
+		if r.want(t, http.StatusOK, &members); len(members) != 11 {
 			t.Fatalf("config members: %v", members)
 		}
-		if !strings.HasPrefix(r.body, `{"tenantId":"acme","api_keys_enabled":true,`) ||
+		if !strings.HasPrefix(r.body, `{"tenantId":"acme","admin_read_rate":"1000/1m","admin_write_rate":"100/1m","api_keys_enabled":true,`) ||
 			!strings.Contains(r.body, `"key_prefix":"qapi","max_api_key_expiry":"P365D","max_keys_per_user":0,"permissions":"*","scim_externalClient_expiry":"P365D","sources"`) {
 			t.Fatalf("members not in order (tenantId, settings by name, sources) or not typed: %s", r.body)
 		}
@@ -48,7 +48,7 @@ func TestConfigAPI(t *testing.T) {
 			DefaultExpiry: "none", KeyPrefix: "qapi", Permissions: "*", ExternalClientExp: "P365D", Sources: map[string]string{
 				"api_keys_enabled": "default", "max_keys_per_user": "default", "max_api_key_expiry": "global",
 				"default_expiry": "default", "key_prefix": "default", "permissions": "default",
-				"scim_externalClient_expiry": "default"}}
+				"scim_externalClient_expiry": "default", "admin_read_rate": "default", "admin_write_rate": "default"}}
 		if !reflect.DeepEqual(doc, want) {
 			t.Fatalf("config %+v\nwant %+v", doc, want)
 		}

@@ -37,27 +37,43 @@ var statusOf = map[string]int{
 	apikey.EPOLICY:       http.StatusUnprocessableEntity,
 	apikey.EINTERNAL:     http.StatusInternalServerError,
 	apikey.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	codeTooManyFailures:  http.StatusTooManyRequests,
+	codeAdminRateLimited: http.StatusTooManyRequests,
+}
+
+// reasonStatus are the rejections that are not 401: the key is good, but
+// what it asks is beyond it (403), or its limits refuse the request.
+var reasonStatus = map[string]int{
+	apikey.ReasonInsufficient:  http.StatusForbidden,
+	apikey.ReasonRateLimited:   http.StatusTooManyRequests,
+	apikey.ReasonUsageExceeded: http.StatusTooManyRequests,
+	apikey.ReasonIPNotAllowed:  http.StatusForbidden,
 }
 
 // titles name each code for people; the detail says what happened.
 var titles = map[string]string{
-	apikey.EINVALID:           "Invalid request",
-	reasonMissing:             "Key missing",
-	apikey.ReasonMalformed:    "Key malformed",
-	apikey.ReasonUnknown:      "Key unknown",
-	apikey.ReasonRevoked:      "Key revoked",
-	apikey.ReasonExpired:      "Key expired",
-	apikey.ReasonDisabled:     "Key disabled",
-	apikey.ReasonInsufficient: "Insufficient permissions",
-	codeForbidden:             "Forbidden",
-	apikey.ENOTFOUND:          "Not found",
-	codeMethodNotAllowed:      "Method not allowed",
-	apikey.ECONFLICT:          "Conflict",
-	codeTooLarge:              "Request body too large",
-	codeMediaType:             "Unsupported media type",
-	apikey.EPOLICY:            "Refused by policy",
-	apikey.EINTERNAL:          "Internal error",
-	apikey.EUNAVAILABLE:       "Service unavailable",
+	apikey.EINVALID:            "Invalid request",
+	reasonMissing:              "Key missing",
+	apikey.ReasonMalformed:     "Key malformed",
+	apikey.ReasonUnknown:       "Key unknown",
+	apikey.ReasonRevoked:       "Key revoked",
+	apikey.ReasonExpired:       "Key expired",
+	apikey.ReasonDisabled:      "Key disabled",
+	apikey.ReasonInsufficient:  "Insufficient permissions",
+	codeForbidden:              "Forbidden",
+	apikey.ENOTFOUND:           "Not found",
+	codeMethodNotAllowed:       "Method not allowed",
+	apikey.ECONFLICT:           "Conflict",
+	codeTooLarge:               "Request body too large",
+	codeMediaType:              "Unsupported media type",
+	apikey.EPOLICY:             "Refused by policy",
+	apikey.EINTERNAL:           "Internal error",
+	apikey.EUNAVAILABLE:        "Service unavailable",
+	apikey.ReasonIPNotAllowed:  "Client address not allowed",
+	apikey.ReasonRateLimited:   "Rate limit exceeded",
+	apikey.ReasonUsageExceeded: "No uses left",
+	codeTooManyFailures:        "Too many failed verifications",
+	codeAdminRateLimited:       "Admin API rate limit exceeded",
 }
 
 // describe turns an error into its status and the problem shown for it. A
@@ -79,9 +95,9 @@ func describe(err error) (int, problem) {
 	switch code {
 	case apikey.EREJECTED:
 		code = apikey.ErrorReason(err)
-		if code == apikey.ReasonInsufficient {
-			// The key is good; what it asks is beyond it.
-			status, meta = http.StatusForbidden, errorMeta(err)
+		if st, ok := reasonStatus[code]; ok {
+			// The key is good; what it asks is beyond it or its limits.
+			status, meta = st, errorMeta(err)
 		}
 	case apikey.EINTERNAL:
 		detail = "internal error; the server log has the cause"

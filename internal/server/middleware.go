@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"regexp"
 
 	"github.com/google/uuid"
 	"net/http"
@@ -151,14 +150,28 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 // headerRequestID names a request, in the request and in its answer.
 const headerRequestID = "X-Request-Id"
 
-// requestIDRE is what a client's request id may be: short, and safe to
-// echo in a header and a log line.
-var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+// saneRequestID says whether a client's request id may be used: 1 to 128
+// of [A-Za-z0-9._:-], short and safe to echo in a header and a log line.
+// (Not a regexp: a counted {1,128} costs every process, serve or not, a
+// fraction of a millisecond to compile at start.)
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // requestID is the request's own X-Request-Id when it gives one sane id,
 // else a new random UUID.
 func requestID(r *http.Request) string {
-	if ids := r.Header.Values(headerRequestID); len(ids) == 1 && requestIDRE.MatchString(ids[0]) {
+	if ids := r.Header.Values(headerRequestID); len(ids) == 1 && saneRequestID(ids[0]) {
 		return ids[0]
 	}
 	return uuid.NewString()

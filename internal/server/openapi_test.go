@@ -163,6 +163,10 @@ func TestSpecCatchesDrift(t *testing.T) {
 		{"POST", "/v1/verify", 403, json, `{"errors":[{"code":"insufficient_permissions","title":"t","detail":"d","status":403,"meta":{"requestId":"x"}}]}`},
 		{"POST", "/v1/verify", 403, json, `{"errors":[{"code":"forbidden","title":"t","detail":"d","status":403,"meta":{"requestId":"x","missing":["a"]}}]}`},
 		{"GET", "/v1/api-keys/x", 200, json, `{"id":"01a21737-4792-70a1-a598-386a3e2cc937","tenantId":"t","description":"","sub":null,"subType":"user","status":"disabled","expiry":null,"createdByUser":"c","created":"2026-03-01T11:00:00Z","lastUpdated":"2026-03-01T11:00:00Z","name":"n","teamId":null,"permissions":[],"metadata":{},"hint":"h","lastUsedAt":null,"revokedAt":null,"revokedBy":null,"revokeReason":null,"rotatedFrom":null}`},
+		// issue 14 beside issue 13: an ip_not_allowed 403 with a missing
+		// list, a key record with disabledAt but without its limits.
+		{"POST", "/v1/verify", 403, json, `{"errors":[{"code":"ip_not_allowed","title":"t","detail":"d","status":403,"meta":{"requestId":"x","missing":["a"]}}]}`},
+		{"GET", "/v1/api-keys/x", 200, json, `{"id":"01a21737-4792-70a1-a598-386a3e2cc937","tenantId":"t","description":"","sub":null,"subType":"user","status":"disabled","expiry":null,"createdByUser":"c","created":"2026-03-01T11:00:00Z","lastUpdated":"2026-03-01T11:00:00Z","name":"n","teamId":null,"permissions":[],"metadata":{},"hint":"h","lastUsedAt":null,"revokedAt":null,"revokedBy":null,"revokeReason":null,"rotatedFrom":null,"disabledAt":null}`},
 	} {
 		req, _ := http.NewRequest(c.method, "http://127.0.0.1"+c.path, nil)
 		if err := specMismatch(req, c.status, c.header, []byte(c.body)); err == nil {
@@ -176,5 +180,8 @@ func TestSpecCatchesDrift(t *testing.T) {
 	req, _ = http.NewRequest("POST", "http://127.0.0.1/v1/verify?permission=a", nil)
 	if err := specMismatch(req, 403, json, []byte(`{"errors":[{"code":"insufficient_permissions","title":"t","detail":"d","status":403,"meta":{"requestId":"x","missing":["a"]}}]}`)); err != nil {
 		t.Fatalf("a good 403: %v", err)
+	}
+	if err := specMismatch(req, 403, json, []byte(`{"errors":[{"code":"ip_not_allowed","title":"t","detail":"d","status":403,"meta":{"requestId":"x"}}]}`)); err != nil {
+		t.Fatalf("a good 403 ip_not_allowed: %v", err)
 	}
 }

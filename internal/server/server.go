@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
@@ -49,6 +50,11 @@ type Config struct {
 	// ReplicationInterval (see replication.go).
 	Replication         ReplicaCheck
 	ReplicationInterval time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// MaxFailedVerifies is each client address's budget of failed
+	// verifications (zero: DefaultMaxFailedVerifies), per process.
+	MaxFailedVerifies apikey.Rate
 }
 
 // Server answers the verification and admin API.
@@ -57,9 +63,12 @@ type Server struct {
 	svc     *apikey.Service
 	log     *slog.Logger
 	uses    *lastUse
+	usage   *usageCounts
 	metrics *metrics
 	replica *replica // nil without a read database
-	handler http.Handler
+	// failures and adminRates are in-memory limits, per process.
+	failures, adminRates memLimiter
+	handler              http.Handler
 }
 
 // New builds a server on cfg.Service.
@@ -76,6 +85,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Log}
 	s.uses = &lastUse{write: cfg.Service.Touch, log: cfg.Log}
+	s.usage = &usageCounts{write: cfg.Service.RecordUsage, log: cfg.Log}
 	s.metrics = newMetrics(s.uses.size)
 	s.uses.written = func(n int) { s.metrics.lastUses("ok", n) }
 	s.uses.failed = func(n int) { s.metrics.lastUses("error", n) }
@@ -130,6 +140,8 @@ func (s *Server) routeTable() map[string]methods {
 			http.MethodPatch:  s.owners(s.patchKey),
 			http.MethodDelete: s.owners(s.deleteKey),
 		}
+		// {view} is usage alone so far: /api-keys/{id}/usage would collide with configs/{tenantId}.
+		t[base+"/api-keys/{id}/{view}"] = methods{http.MethodGet: s.admin(s.keySub, "since")}
 		t[base+"/api-keys/configs/{tenantId}"] = methods{
 			http.MethodGet:   s.admin(s.getConfig),
 			http.MethodPatch: s.admin(s.patchConfig),
@@ -177,6 +189,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(flushed)
 		s.uses.run(flushCtx, s.cfg.TouchInterval)
 	}()
+	usageFlushed := make(chan struct{})
+	go func() {
+		defer close(usageFlushed)
+		s.usage.run(flushCtx, s.cfg.TouchInterval)
+	}()
 	if s.replica != nil {
 		// The first check ends before the first request is served, so
 		// where verify reads, and the gauges that say so, are settled.
@@ -204,6 +221,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopFlushing()
 	<-flushed
+	<-usageFlushed
 	fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
 	n := s.uses.size()
@@ -212,6 +230,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = errors.Join(err, ferr)
 	} else {
 		s.log.Info("last uses written", "keys", n)
+	}
+	if uerr := s.usage.flush(fctx); uerr != nil {
+		s.log.Error("cannot record usage counts at shutdown", "err", uerr)
+		err = errors.Join(err, uerr)
 	}
 	return err
 }

@@ -83,16 +83,7 @@ func (l *lastUse) flush(ctx context.Context) error {
 // run flushes every interval until ctx is done. The final flush is the
 // caller's, once no request can record a use any more.
 func (l *lastUse) run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := l.flush(ctx); err != nil {
-				l.log.Error("cannot record last use; will retry", "keys", l.size(), "err", err)
-			}
-		}
-	}
+	flushEvery(ctx, interval, l.flush, func(err error) {
+		l.log.Error("cannot record last use; will retry", "keys", l.size(), "err", err)
+	})
 }

@@ -52,6 +52,7 @@ type keyRecord struct {
 	RevokeReason  *string           `json:"revokeReason"`
 	RotatedFrom   *string           `json:"rotatedFrom"`
 	DisabledAt    *timestamp        `json:"disabledAt"`
+	limitsRecord
 	// Token is the secret, only in the answer to a create.
 	Token *string `json:"token,omitempty"`
 }
@@ -65,6 +66,7 @@ func newKeyRecord(k *apikey.Key, now time.Time, secret string) keyRecord {
 		Name: k.Name, TeamID: k.TeamID, Permissions: orEmpty(k.Permissions), Metadata: k.Metadata,
 		Hint: k.Hint, LastUsedAt: stamp(k.LastUsedAt), RevokedAt: stamp(k.RevokedAt), RevokedBy: k.RevokedBy,
 		RevokeReason: k.RevokeReason, RotatedFrom: k.RotatedFrom, DisabledAt: stamp(k.DisabledAt),
+		limitsRecord: newLimitsRecord(&k.Limits, now),
 	}
 	if r.Metadata == nil {
 		r.Metadata = map[string]string{}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/store/sqlstore"
@@ -91,6 +92,20 @@ func seedStore(t *testing.T, db DB, n int) []apikey.Secret {
 	if _, err := svc.SetPrincipalEnabled(ctx, apikey.KindTeam, "", "ops", false, "tester"); err != nil {
 		t.Fatal(err)
 	}
+	// A usage count and a rate-limit state, so their tables move too.
+	k, _, err := svc.Check(ctx, secrets[1].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RecordUsage(ctx, []apikey.UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Outcome: "valid", Count: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(ctx, func(tx apikey.Tx) error {
+		_, err := tx.TakeRate("k:"+k.ID, apikey.Rate{Limit: 1, Per: time.Minute}, tx.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return secrets
 }
 
@@ -153,8 +168,9 @@ func TestCopy(t *testing.T) {
 	pg := openMigrated(t, engines["postgres"](t))
 	back := openMigrated(t, engines["sqlite"](t))
 	want := []TableCount{{Table: "principals", Rows: 2}, {Table: "api_keys", Rows: n},
-		{Table: "tenant_config", Rows: 1}, {Table: "audit_events", Rows: seedEvents}}
-	total := int64(n + 3 + seedEvents)
+		{Table: "tenant_config", Rows: 1}, {Table: "audit_events", Rows: seedEvents},
+		{Table: "key_usage", Rows: 1}, {Table: "rate_limit_state", Rows: 1}}
+	total := int64(n + 5 + seedEvents)
 	var started int64
 	var progressed int
 	opts := CopyOptions{Start: func(total int64) { started = total }, Progress: func(rows int) { progressed += rows }}
@@ -176,6 +192,11 @@ func TestCopy(t *testing.T) {
 		cfg, err := svc.Config(ctx, "acme")
 		if err != nil || cfg.MaxKeysPerUser() != 5 {
 			t.Errorf("%s: acme's config %+v, %v", db.Engine(), cfg, err)
+		}
+		var usage []apikey.UsageCount
+		err = svc.Usage(ctx, apikey.UsageQuery{}, func(c apikey.UsageCount) error { usage = append(usage, c); return nil })
+		if err != nil || len(usage) != 1 || usage[0].Count != 3 || !usage[0].Hour.Equal(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) {
+			t.Errorf("%s: usage %+v, %v", db.Engine(), usage, err)
 		}
 		// The copied event keeps its id; the next one gets a new one.
 		if _, err := svc.SetConfig(ctx, "acme", "max_keys_per_user", "6", "tester"); err != nil {

@@ -79,6 +79,7 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 			},
 			ViewOptions: &sql.TxOptions{ReadOnly: true},
 			FormatError: format,
+			Greatest:    "GREATEST",
 		},
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectPostgres,

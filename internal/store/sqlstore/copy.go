@@ -14,8 +14,9 @@ import (
 // refer to them. Copy refuses a schema with a table not listed here (and
 // a test compares this list with the migrated schema), so a new
 // migration's table cannot be left out of copies unnoticed. Users and
-// teams (principals) come before the keys that name them as owner or team.
-var CopyTables = []string{"principals", "api_keys", "tenant_config", "audit_events"}
+// teams (principals) come before the keys that name them as owner or team;
+// usage counts and rate-limit state come last.
+var CopyTables = []string{"principals", "api_keys", "tenant_config", "audit_events", "key_usage", "rate_limit_state"}
 
 // maxCopyParams bounds the parameters of one INSERT, under both engines'
 // limits (SQLite 32766, PostgreSQL 65535).

@@ -26,7 +26,7 @@ func (tx *Tx) LockOwner(tenant string, owner *string) error {
 
 const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.description, k.permissions,
 	k.hint, k.created_at, k.created_by, k.updated_at, k.expires_at, k.revoked_at, k.revoked_by,
-	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from, k.disabled_at, k.sub_type`
+	k.revoke_reason, k.last_used_at, k.metadata, k.rotated_from, k.disabled_at, k.sub_type, ` + limitColumns
 
 // The statements of the verify path, prepared once (see hotQueries). Their
 // parameters are written +? (see Dialect.Rebind): on SQLite, an indexed
@@ -35,12 +35,13 @@ const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.descript
 // the statement again on every call, which cost verify 3–4× its floor.
 //
 // The key comes with all that decides what it may do, in the same read:
-// its tenant's and the global api_keys_enabled and permissions values, and
-// its registered owner and team.
+// its tenant's and the global api_keys_enabled and permissions values, its
+// registered owner (with the owner's rate limits) and team, and its own
+// limits.
 const (
 	queryKeyByHash = `SELECT k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.permissions,
 		k.expires_at, k.revoked_at, k.disabled_at, t.value, g.value, tc.value, gc.value,
-		u.permissions, u.enabled, m.permissions, m.enabled FROM api_keys k
+		u.permissions, u.enabled, u.rate_limits, m.permissions, m.enabled, ` + limitColumns + ` FROM api_keys k
 		LEFT JOIN tenant_config t ON t.tenant_id = k.tenant_id AND t.name = +?
 		LEFT JOIN tenant_config g ON g.tenant_id = '' AND g.name = +?
 		LEFT JOIN tenant_config tc ON tc.tenant_id = k.tenant_id AND tc.name = +?
@@ -60,11 +61,12 @@ func (tx *Tx) InsertKey(k *apikey.Key, hash []byte) error {
 
 const insertKeyColumns = `INSERT INTO api_keys (id, tenant_id, team_id, owner_id, name, description,
 	permissions, hint, key_hash, created_at, created_by, updated_at, expires_at, revoked_at,
-	revoked_by, revoke_reason, last_used_at, metadata, rotated_from, disabled_at, sub_type) VALUES `
+	revoked_by, revoke_reason, last_used_at, metadata, rotated_from, disabled_at, sub_type, rate_limits,
+	uses_remaining, refill_amount, refill_period_us, refilled_at, allow_ips) VALUES `
 
-const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const keyValueRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertRows is how many keys one INSERT carries: 21 parameters each stay
+// insertRows is how many keys one INSERT carries: 27 parameters each stay
 // well under every engine's parameter limit.
 const insertRows = 500
 
@@ -76,10 +78,14 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 	for start := 0; start < len(keys); start += insertRows {
 		end := min(start+insertRows, len(keys))
 		rows := make([]string, 0, end-start)
-		args := make([]any, 0, (end-start)*21)
+		args := make([]any, 0, (end-start)*27)
 		for i := start; i < end; i++ {
 			k := keys[i]
 			perms, meta, err := encodeLists(k)
+			if err != nil {
+				return err
+			}
+			limits, err := limitValues(&k.Limits)
 			if err != nil {
 				return err
 			}
@@ -87,6 +93,7 @@ func (tx *Tx) InsertKeys(keys []*apikey.Key, hashes [][]byte) error {
 			args = append(args, k.ID, k.TenantID, k.TeamID, k.OwnerID, k.Name, k.Description, perms, k.Hint, hashes[i],
 				tx.t(k.CreatedAt), k.CreatedBy, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
 				k.RevokedBy, k.RevokeReason, tx.tp(k.LastUsedAt), meta, k.RotatedFrom, tx.tp(k.DisabledAt), subType(k))
+			args = append(args, limits...)
 		}
 		if _, err := tx.exec(insertKeyColumns+strings.Join(rows, ", "), args...); err != nil {
 			return err
@@ -106,7 +113,10 @@ func (tx *Tx) SaveKey(k *apikey.Key) error {
 		metadata = ?, disabled_at = ? WHERE id = ?`,
 		k.Name, k.Description, perms, tx.t(k.UpdatedAt), tx.tp(k.ExpiresAt), tx.tp(k.RevokedAt),
 		k.RevokedBy, k.RevokeReason, meta, tx.tp(k.DisabledAt), k.ID)
-	return mustAffect(res, err, k.ID)
+	if err := mustAffect(res, err, k.ID); err != nil {
+		return err
+	}
+	return tx.saveLimits(k)
 }
 
 // DeleteKey removes a key.
@@ -172,13 +182,17 @@ func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
 	}
 	var k apikey.Key
 	g := apikey.KeyGrant{Key: &k}
-	var perms, ownerPerms, teamPerms []byte
+	var perms, ownerPerms, ownerRates, teamPerms []byte
 	var ownerEnabled, teamEnabled sql.NullBool
 	var expires, revoked, disabled nullTime
-	err = rows.Scan(&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked, &disabled,
+	var ls limitScan
+	err = rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked, &disabled,
 		&g.TenantEnabled, &g.GlobalEnabled, &g.TenantCeiling, &g.GlobalCeiling,
-		&ownerPerms, &ownerEnabled, &teamPerms, &teamEnabled)
+		&ownerPerms, &ownerEnabled, &ownerRates, &teamPerms, &teamEnabled}, ls.targets()...)...)
 	if err != nil {
+		return nil, err
+	}
+	if err := ls.decode(k.ID, &k.Limits); err != nil {
 		return nil, err
 	}
 	k.ExpiresAt, k.RevokedAt, k.DisabledAt = expires.p, revoked.p, disabled.p
@@ -187,6 +201,11 @@ func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
 	}
 	if g.Owner, err = joined(apikey.KindUser, k.OwnerID, ownerPerms, ownerEnabled); err != nil {
 		return nil, err
+	}
+	if g.Owner != nil {
+		if g.Owner.RateLimits, err = decodeRates(ownerRates); err != nil {
+			return nil, fmt.Errorf("user %s rate limits: %w", g.Owner.ID, err)
+		}
 	}
 	if g.Team, err = joined(apikey.KindTeam, k.TeamID, teamPerms, teamEnabled); err != nil {
 		return nil, err
@@ -299,10 +318,14 @@ func scanKey(rows *sql.Rows) (*apikey.Key, error) {
 	var created, updated timeValue
 	var expires, revoked, lastUsed, disabled nullTime
 	var perms, meta []byte
-	err := rows.Scan(&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &k.Description, &perms,
+	var ls limitScan
+	err := rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &k.Description, &perms,
 		&k.Hint, &created, &k.CreatedBy, &updated, &expires, &revoked, &k.RevokedBy,
-		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom, &disabled, &k.SubType)
+		&k.RevokeReason, &lastUsed, &meta, &k.RotatedFrom, &disabled, &k.SubType}, ls.targets()...)...)
 	if err != nil {
+		return nil, err
+	}
+	if err := ls.decode(k.ID, &k.Limits); err != nil {
 		return nil, err
 	}
 	k.CreatedAt, k.UpdatedAt = created.t, updated.t

@@ -20,6 +20,8 @@ func (tx *Tx) sortExpr(f apikey.SortField, a string, now any) (string, []any) {
 			a + `.expires_at <= ? THEN 2 WHEN ` + a + `.disabled_at IS NOT NULL THEN 1 ELSE 0 END`, []any{now}
 	case apikey.SortLastUsed:
 		return `COALESCE(` + a + `.last_used_at, ` + d.LowTime + `)`, nil
+	case apikey.SortUses:
+		return a + ".use_count", nil
 	case apikey.SortExpires:
 		return `COALESCE(` + a + `.expires_at, ` + d.HighTime + `)`, nil
 	case apikey.SortOwner:

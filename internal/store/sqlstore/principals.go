@@ -9,17 +9,18 @@ import (
 	"github.com/keyadm/keyadm/internal/apikey"
 )
 
-const principalColumns = `kind, tenant_id, id, name, email, permissions, enabled, created_at, created_by, updated_at`
+const principalColumns = `kind, tenant_id, id, name, email, permissions, enabled, created_at, created_by, updated_at,
+	rate_limits`
 
 // InsertPrincipal stores a new user or team; one that exists is EINVALID.
 func (tx *Tx) InsertPrincipal(p *apikey.Principal) error {
-	perms, err := json.Marshal(p.Permissions)
+	perms, rates, err := encodePrincipal(p)
 	if err != nil {
 		return err
 	}
-	res, err := tx.exec(`INSERT INTO principals (`+principalColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := tx.exec(`INSERT INTO principals (`+principalColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, kind, id) DO NOTHING`,
-		string(p.Kind), p.TenantID, p.ID, p.Name, p.Email, string(perms), p.Enabled, tx.t(p.CreatedAt), p.CreatedBy, tx.t(p.UpdatedAt))
+		string(p.Kind), p.TenantID, p.ID, p.Name, p.Email, perms, p.Enabled, tx.t(p.CreatedAt), p.CreatedBy, tx.t(p.UpdatedAt), rates)
 	if err != nil {
 		return err
 	}
@@ -50,14 +51,24 @@ func principalNotFound(kind apikey.PrincipalKind, tenant, id string) error {
 
 // SavePrincipal writes a user's or team's mutable fields.
 func (tx *Tx) SavePrincipal(p *apikey.Principal) error {
-	perms, err := json.Marshal(p.Permissions)
+	perms, rates, err := encodePrincipal(p)
 	if err != nil {
 		return err
 	}
-	res, err := tx.exec(`UPDATE principals SET name = ?, email = ?, permissions = ?, enabled = ?, updated_at = ?
-		WHERE tenant_id = ? AND kind = ? AND id = ?`,
-		p.Name, p.Email, string(perms), p.Enabled, tx.t(p.UpdatedAt), p.TenantID, string(p.Kind), p.ID)
+	res, err := tx.exec(`UPDATE principals SET name = ?, email = ?, permissions = ?, enabled = ?, updated_at = ?,
+		rate_limits = ? WHERE tenant_id = ? AND kind = ? AND id = ?`,
+		p.Name, p.Email, perms, p.Enabled, tx.t(p.UpdatedAt), rates, p.TenantID, string(p.Kind), p.ID)
 	return principalAffected(res, err, p.Kind, p.TenantID, p.ID)
+}
+
+// encodePrincipal is a principal's permissions and rate limits as stored.
+func encodePrincipal(p *apikey.Principal) (perms, rates string, err error) {
+	b, err := json.Marshal(p.Permissions)
+	if err != nil {
+		return "", "", err
+	}
+	rates, err = encodeRates(p.RateLimits)
+	return string(b), rates, err
 }
 
 // DeletePrincipal removes a user or team.
@@ -102,14 +113,18 @@ func (tx *Tx) CountKeysOf(kind apikey.PrincipalKind, tenant, id string) (int, er
 func scanPrincipal(rows *sql.Rows) (*apikey.Principal, error) {
 	var p apikey.Principal
 	var kind string
-	var perms []byte
+	var perms, rates []byte
 	var created, updated timeValue
-	if err := rows.Scan(&kind, &p.TenantID, &p.ID, &p.Name, &p.Email, &perms, &p.Enabled, &created, &p.CreatedBy, &updated); err != nil {
+	if err := rows.Scan(&kind, &p.TenantID, &p.ID, &p.Name, &p.Email, &perms, &p.Enabled, &created, &p.CreatedBy, &updated, &rates); err != nil {
 		return nil, err
 	}
 	p.Kind, p.CreatedAt, p.UpdatedAt = apikey.PrincipalKind(kind), created.t, updated.t
 	if err := json.Unmarshal(perms, &p.Permissions); err != nil {
 		return nil, fmt.Errorf("%s %s permissions: %w", kind, p.ID, err)
+	}
+	var err error
+	if p.RateLimits, err = decodeRates(rates); err != nil {
+		return nil, fmt.Errorf("%s %s rate limits: %w", kind, p.ID, err)
 	}
 	return &p, nil
 }

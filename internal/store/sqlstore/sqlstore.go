@@ -41,6 +41,8 @@ type Dialect struct {
 	ViewOptions *sql.TxOptions
 	// FormatError turns driver errors into application errors.
 	FormatError func(error) error
+	// Greatest is the engine's two-argument maximum function (default MAX).
+	Greatest string
 }
 
 // DB is an apikey.Store on database/sql.
@@ -168,7 +170,7 @@ func (db *DB) formatError(err error) error {
 }
 
 // hotQueries are the statements worth preparing once: the verify path.
-var hotQueries = []string{queryKeyByHash, execTouchKey, queryConfigValues}
+var hotQueries = []string{queryKeyByHash, execTouchKey, queryConfigValues, execAddUsage, execUseCount}
 
 // prepareHot prepares the hot statements on both pools, outside any
 // transaction: preparing inside one could wait for a connection the

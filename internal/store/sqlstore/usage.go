@@ -1,0 +1,60 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+// The statements of usage, prepared once (see hotQueries): keyadm verify
+// runs them, and serve's flush many times.
+const (
+	execAddUsage = `INSERT INTO key_usage (key_id, tenant_id, hour, outcome, count) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (key_id, hour, outcome) DO UPDATE SET count = key_usage.count + excluded.count`
+	execUseCount = `UPDATE api_keys SET use_count = use_count + ? WHERE id = +?`
+)
+
+// AddUsage adds verification counts, one upsert per key, hour and outcome,
+// and each key's valid ones to its use count.
+func (tx *Tx) AddUsage(counts []apikey.UsageCount) error {
+	for _, c := range counts {
+		if c.Count <= 0 {
+			continue
+		}
+		hour := c.Hour.UTC().Truncate(time.Hour)
+		if _, err := tx.hotExec(execAddUsage, strings.ToLower(c.KeyID), c.TenantID, tx.t(hour), c.Outcome, c.Count); err != nil {
+			return err
+		}
+		if c.Outcome == apikey.OutcomeValid {
+			if _, err := tx.hotExec(execUseCount, c.Count, strings.ToLower(c.KeyID)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// EachUsage streams usage counts by key, then hour, then outcome.
+func (tx *Tx) EachUsage(q apikey.UsageQuery, fn func(apikey.UsageCount) error) error {
+	var sel selectQuery
+	if q.TenantID != "" {
+		sel.add(`u.tenant_id = ?`, q.TenantID)
+	}
+	if q.KeyID != "" {
+		sel.add(`u.key_id = ?`, strings.ToLower(q.KeyID))
+	}
+	if !q.Since.IsZero() {
+		sel.add(`u.hour >= ?`, tx.t(q.Since))
+	}
+	text, args := sel.build(`u.key_id, u.tenant_id, u.hour, u.outcome, u.count`, `key_usage u`,
+		`u.key_id, u.hour, u.outcome`, nil, 0)
+	return eachRow(tx, text, args, func(rows *sql.Rows) (apikey.UsageCount, error) {
+		var c apikey.UsageCount
+		var hour timeValue
+		err := rows.Scan(&c.KeyID, &c.TenantID, &hour, &c.Outcome, &c.Count)
+		c.Hour = hour.t
+		return c, err
+	}, fn)
+}
