@@ -60,7 +60,10 @@ bench: build bench-tools
 
 ## bench-serve: POST /v1/verify under load with 100k keys: keyadm serve, a
 ## trivial net/http server and the load generator as three processes
-## (BENCHMARKS.md); PostgreSQL too when KEYADM_TEST_POSTGRES is set
+## (BENCHMARKS.md), with keys carrying a rate limit and credits beside keys
+## without; PostgreSQL too when KEYADM_TEST_POSTGRES is set; one and two
+## serve --read-db processes on the test cluster's standby beside its
+## primary when KEYADM_TEST_PRIMARY/STANDBY are set (eval "$(./.ci/cluster up)")
 bench-serve: build bench-tools
 	KEYADM_BENCH_SERVE=1 KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run TestServe -v -count=1 -timeout 30m ./internal/bench/ | tee bench-serve.out
 

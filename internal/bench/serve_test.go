@@ -34,9 +34,14 @@ import (
 // of two interleaved runs; then, open loop at half of verify's peak, the
 // latencies of the three. Goals (issue 17): verify ≥ 0.5× the trivial
 // handler; at half of peak, p99 ≤ 2× the trivial handler's p99 and < 5 ms.
-// KEYADM_BENCH_ENGINE (sqlite, postgres; default both when
-// KEYADM_TEST_POSTGRES is set), KEYADM_BENCH_KEYS and KEYADM_BENCH_SECONDS
-// change the engines, size and length.
+// With limits in keyadm, each engine also measures verify of keys with a
+// rate limit and with credits beside as many keys without (issue 14).
+// Then the standby case (serveBench.standby, issue 16): verify through one
+// and two `serve --read-db` processes reading the test cluster's standby,
+// beside verify on its primary; skipped without the cluster.
+// KEYADM_BENCH_ENGINE (sqlite, postgres, standby; default sqlite, postgres
+// when KEYADM_TEST_POSTGRES is set, and standby), KEYADM_BENCH_KEYS and
+// KEYADM_BENCH_SECONDS change the cases, size and length.
 func TestServe(t *testing.T) {
 	if os.Getenv("KEYADM_BENCH_SERVE") != "1" {
 		t.Skip("load benchmark: set KEYADM_BENCH_SERVE=1 (make bench-serve) to run it")
@@ -45,77 +50,146 @@ func TestServe(t *testing.T) {
 	if bin == "" {
 		t.Fatal("set KEYADM_BIN to a built keyadm (make bench-serve does)")
 	}
-	nKeys := envInt(t, "KEYADM_BENCH_KEYS", 100_000)
-	seconds := envInt(t, "KEYADM_BENCH_SECONDS", 5)
-	list := engines()
+	b := &serveBench{
+		bin: bin, keys: envInt(t, "KEYADM_BENCH_KEYS", 100_000),
+		d:       time.Duration(envInt(t, "KEYADM_BENCH_SECONDS", 5)) * time.Second,
+		trivial: tool(t, "trivial"), loadgen: tool(t, "loadgen"), pin: "not pinned",
+	}
+	if runtime.NumCPU() >= 2 {
+		b.serverCPU, b.genCPU = "0", "1"
+		if os.Getenv("KEYADM_BENCH_PIN") != "0" {
+			b.pin = "servers on CPU 0, generator on CPU 1"
+		}
+	}
+	list := append(engines(), "standby")
 	if e := os.Getenv("KEYADM_BENCH_ENGINE"); e != "" {
 		list = []string{e}
 	}
-	serverCPU, genCPU := "", ""
-	if runtime.NumCPU() >= 2 {
-		serverCPU, genCPU = "0", "1"
-	}
-	trivialBin, loadgen := tool(t, "trivial"), tool(t, "loadgen")
 	for _, engine := range list {
 		t.Run(engine, func(t *testing.T) {
-			url, keysFile, badFile := seedServe(t, engine, nKeys)
-			trivialURL := startServer(t, pinned(serverCPU, trivialBin, "--listen", "ADDR"), "/")
-			verifyURL := startServer(t, pinned(serverCPU, bin, "--db", url, "serve", "--listen", "ADDR"), "/healthz")
-			d := time.Duration(seconds) * time.Second
-			gen := func(url, keys string, status int, rate float64, d time.Duration) genResult {
-				args := []string{"-url", url, "-keys", keys, "-status", strconv.Itoa(status), "-d", d.String()}
-				if rate > 0 {
-					args = append(args, "-rate", fmt.Sprint(rate))
-				}
-				out, err := pinned(genCPU, loadgen, args...).Output()
-				if err != nil {
-					t.Fatalf("loadgen: %v", err)
-				}
-				var r genResult
-				if err := json.Unmarshal(out, &r); err != nil {
-					t.Fatalf("loadgen: %v: %s", err, out)
-				}
-				if r.Failures > 0 {
-					t.Errorf("%s: %d requests failed", url, r.Failures)
-				}
-				return r
+			if engine == "standby" {
+				b.standby(t)
+				return
 			}
-			verifyPath := verifyURL + "/v1/verify"
-			gen(trivialURL, keysFile, 200, 0, time.Second) // warm up
-			gen(verifyPath, keysFile, 200, 0, time.Second)
-			var trivial, verify, noRead float64
-			for range 2 { // interleaved, best of two, so drift hits each alike
-				trivial = max(trivial, gen(trivialURL, keysFile, 200, 0, d).RPS)
-				verify = max(verify, gen(verifyPath, keysFile, 200, 0, d).RPS)
-				noRead = max(noRead, gen(verifyPath, badFile, 401, 0, d).RPS)
+			b.engine(t, engine)
+		})
+	}
+}
+
+// serveBench is what TestServe's cases share: the programs, the size and
+// length of a run, and where each process runs.
+type serveBench struct {
+	bin, trivial, loadgen string
+	keys                  int
+	d                     time.Duration
+	serverCPU, genCPU     string // "" when not pinned
+	pin                   string // says so, for the reports
+}
+
+// gen runs the load generator against url (several, comma separated,
+// share the load) with the keys of a file, expecting status: closed loop
+// when rate is 0, else open loop at rate. Failed requests fail the test.
+func (b *serveBench) gen(t *testing.T, url, keys string, status int, rate float64, d time.Duration) genResult {
+	t.Helper()
+	args := []string{"-url", url, "-keys", keys, "-status", strconv.Itoa(status), "-d", d.String()}
+	if rate > 0 {
+		args = append(args, "-rate", fmt.Sprint(rate))
+	}
+	out, err := pinned(b.genCPU, b.loadgen, args...).Output()
+	if err != nil {
+		t.Fatalf("loadgen: %v", err)
+	}
+	var r genResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("loadgen: %v: %s", err, out)
+	}
+	if r.Failures > 0 {
+		t.Errorf("%s: %d requests failed", url, r.Failures)
+	}
+	return r
+}
+
+// peaks measures each case's peak throughput, closed loop, in two
+// interleaved rounds (so drift hits each alike), after a one-second warm
+// up of each, and returns the best of the two rounds of each. each, when
+// not nil, is told after every measured run which case ran and when.
+func (b *serveBench) peaks(t *testing.T, cases []loadCase, each func(i int, from, to time.Time)) []float64 {
+	t.Helper()
+	for _, c := range cases {
+		b.gen(t, c.url, c.keys, c.status, 0, time.Second)
+	}
+	best := make([]float64, len(cases))
+	for range 2 {
+		for i, c := range cases {
+			from := time.Now()
+			best[i] = max(best[i], b.gen(t, c.url, c.keys, c.status, 0, b.d).RPS)
+			if each != nil {
+				each(i, from, time.Now())
 			}
-			half := verify / 2
-			lat := gen(verifyPath, keysFile, 200, half, d)
-			control := gen(trivialURL, keysFile, 200, half, d)
-			noReadLat := gen(verifyPath, badFile, 401, half, d)
-			ratio := verify / trivial
-			pin := "not pinned"
-			if serverCPU != "" && os.Getenv("KEYADM_BENCH_PIN") != "0" {
-				pin = "servers on CPU " + serverCPU + ", generator on CPU " + genCPU
-			}
-			report := fmt.Sprintf(`
+		}
+	}
+	return best
+}
+
+// loadCase is one kind of load: where it goes, which keys, which answer.
+type loadCase struct {
+	url, keys string
+	status    int
+}
+
+// engine is the single-database case: verify on the engine beside the
+// trivial handler and beside malformed keys; then verify of a few hundred
+// keys without a limit, with a rate limit and with credits (limitKeys).
+func (b *serveBench) engine(t *testing.T, engine string) {
+	url, keysFile, badFile := seedServe(t, serveDB(t, engine), b.keys)
+	lim := b.limitKeys(t, url, keysFile)
+	serveArgs := []string{"--db", url, "serve", "--listen", "ADDR"}
+	if hasFlag(b.bin, "serve", "--max-failed-verifies") {
+		serveArgs = append(serveArgs, "--max-failed-verifies", limitRate)
+	}
+	trivialURL := startServer(t, pinned(b.serverCPU, b.trivial, "--listen", "ADDR"), "/")
+	verifyURL := startServer(t, pinned(b.serverCPU, b.bin, serveArgs...), "/healthz")
+	verifyPath := verifyURL + "/v1/verify"
+	cases := []loadCase{{trivialURL, keysFile, 200}, {verifyPath, keysFile, 200}, {verifyPath, badFile, 401}}
+	if lim.n > 0 {
+		cases = append(cases, loadCase{verifyPath, lim.plain, 200}, loadCase{verifyPath, lim.rated, 200}, loadCase{verifyPath, lim.credits, 200})
+	}
+	p := b.peaks(t, cases, nil)
+	trivial, verify, noRead := p[0], p[1], p[2]
+	limits := "  limits: " + lim.why + "\n"
+	if lim.n > 0 {
+		// A limit's cost: the time it adds to each request at the server's
+		// peak, against the same number of keys without one.
+		plain, rated, credits := p[3], p[4], p[5]
+		cost := func(rps float64) float64 { return (1/rps - 1/plain) * 1e6 }
+		limits = fmt.Sprintf(`  limits, %d keys of each kind (never reached: %s, %s uses):
+    no limit                                   %7.0f req/s   ratio %.2f
+    rate-limited key                           %7.0f req/s   ratio %.2f, %.2fx no limit, %+.0fus a request
+    key with credits                           %7.0f req/s   ratio %.2f, %.2fx no limit, %+.0fus a request
+`, lim.n, limitRate, limitUses, plain, plain/trivial,
+			rated, rated/trivial, rated/plain, cost(rated), credits, credits/trivial, credits/plain, cost(credits))
+	}
+	half := verify / 2
+	lat := b.gen(t, verifyPath, keysFile, 200, half, b.d)
+	control := b.gen(t, trivialURL, keysFile, 200, half, b.d)
+	noReadLat := b.gen(t, verifyPath, badFile, 401, half, b.d)
+	ratio := verify / trivial
+	report := fmt.Sprintf(`
 serve benchmark: %s, %d keys, separate processes (%s), %s per run, load %s
   trivial net/http process                     %7.0f req/s
   keyadm serve, POST /v1/verify                %7.0f req/s   ratio %.2f (goal >= 0.50: %s)
   keyadm serve, malformed key (no db read)     %7.0f req/s   ratio %.2f
-  at half of verify's peak (%.0f req/s, open loop, %d requests each):
+%s  at half of verify's peak (%.0f req/s, open loop, %d requests each):
     POST /v1/verify            p50 %6.2fms p99 %6.2fms max %6.2fms (goal p99 <= 2x trivial's and < 5ms: %s)
     malformed key (no db read) p50 %6.2fms p99 %6.2fms max %6.2fms
     trivial net/http process   p50 %6.2fms p99 %6.2fms max %6.2fms
-`, engine, nKeys, pin, d, loadAverage(), trivial, verify, ratio, verdict(ratio >= 0.5),
-				noRead, noRead/trivial, half, lat.Requests,
-				lat.P50, lat.P99, lat.Max, verdict(lat.P99 <= 2*control.P99 && lat.P99 < 5),
-				noReadLat.P50, noReadLat.P99, noReadLat.Max,
-				control.P50, control.P99, control.Max)
-			t.Log(report)
-			fmt.Print(report)
-		})
-	}
+`, engine, b.keys, b.pin, b.d, loadAverage(), trivial, verify, ratio, verdict(ratio >= 0.5),
+		noRead, noRead/trivial, limits, half, lat.Requests,
+		lat.P50, lat.P99, lat.Max, verdict(lat.P99 <= 2*control.P99 && lat.P99 < 5),
+		noReadLat.P50, noReadLat.P99, noReadLat.Max,
+		control.P50, control.P99, control.Max)
+	t.Log(report)
+	fmt.Print(report)
 }
 
 type genResult struct {
@@ -141,22 +215,31 @@ func (r *genResult) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// seedServe makes a database of n keys, every secret known, analysed, and
-// returns its URL and two files for the generator: the keys, one a line,
-// and the same keys with a broken checksum.
-func seedServe(t *testing.T, engine string, n int) (url, keys, bad string) {
-	ctx := context.Background()
-	switch engine {
-	case "sqlite":
-		url = filepath.Join(t.TempDir(), "serve.db")
-	case "postgres":
-		u, drop, err := storetest.NewSchema(pgBase())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(drop)
-		url = u
+// serveDB is the URL of a new, empty database of the engine, removed when
+// the test ends.
+func serveDB(t *testing.T, engine string) string {
+	if engine == "sqlite" {
+		return filepath.Join(t.TempDir(), "serve.db")
 	}
+	return pgSchema(t, pgBase())
+}
+
+// pgSchema is the URL of a new schema on the PostgreSQL server at base,
+// dropped when the test ends.
+func pgSchema(t *testing.T, base string) string {
+	u, drop, err := storetest.NewSchema(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	return u
+}
+
+// seedServe fills the database at url with n keys, every secret known,
+// analyses it, and returns its URL and two files for the generator: the
+// keys, one a line, and the same keys with a broken checksum.
+func seedServe(t *testing.T, url string, n int) (_, keys, bad string) {
+	ctx := context.Background()
 	db, err := store.OpenSQL(ctx, url, store.Options{Migrate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +261,7 @@ func seedServe(t *testing.T, engine string, n int) (url, keys, bad string) {
 	if _, err := db.RW.Exec(`ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("seeded and analysed %d keys on %s in %s", n, engine, time.Since(began).Round(time.Millisecond))
+	t.Logf("seeded and analysed %d keys in %s", n, time.Since(began).Round(time.Millisecond))
 	malformed := make([]string, n)
 	for i, s := range secrets {
 		last := byte('a')

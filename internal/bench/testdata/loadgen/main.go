@@ -1,7 +1,9 @@
 // Command loadgen is the serve benchmark's load generator, a process of its
 // own: POST url with a random key of a file in x-api-key, either closed loop
 // (workers requests in flight, for the peak throughput) or open loop (a
-// fixed rate, for latencies). It prints one JSON object.
+// fixed rate, for latencies). -url may list several servers, comma
+// separated: the workers (or senders) are shared out among them evenly. It
+// prints one JSON object.
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +32,7 @@ type result struct {
 }
 
 func main() {
-	url := flag.String("url", "", "URL to POST to")
+	url := flag.String("url", "", "URL to POST to; several, comma separated, share the load")
 	keysFile := flag.String("keys", "", "file of keys, one a line")
 	status := flag.Int("status", http.StatusOK, "expected status")
 	workers := flag.Int("workers", 64, "closed loop: requests in flight")
@@ -41,7 +44,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadgen: keys:", err)
 		os.Exit(2)
 	}
-	g := &gen{url: *url, keys: keys, status: *status, client: &http.Client{Transport: &http.Transport{
+	g := &gen{urls: strings.Split(*url, ","), keys: keys, status: *status, client: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: 512, MaxIdleConnsPerHost: 512, DisableCompression: true,
 	}}}
 	var r result
@@ -70,16 +73,17 @@ func readLines(name string) ([]string, error) {
 }
 
 type gen struct {
-	url      string
+	urls     []string
 	keys     []string
 	status   int
 	client   *http.Client
 	failures atomic.Int64
 }
 
-// send makes one request and reports whether it got the expected status.
-func (g *gen) send(rng *rand.Rand) bool {
-	req, err := http.NewRequest(http.MethodPost, g.url, nil)
+// send makes one request to url and reports whether it got the expected
+// status.
+func (g *gen) send(url string, rng *rand.Rand) bool {
+	req, err := http.NewRequest(http.MethodPost, url, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -110,8 +114,9 @@ func (g *gen) closedLoop(workers int, d time.Duration) float64 {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
+			url := g.urls[w%len(g.urls)]
 			for time.Now().Before(deadline) {
-				if g.send(rng) {
+				if g.send(url, rng) {
 					done.Add(1)
 				}
 			}
@@ -141,6 +146,7 @@ func (g *gen) openLoop(rate float64, d time.Duration) []time.Duration {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			url := g.urls[w%len(g.urls)]
 			var mine []time.Duration
 			for i := w; i < n; i += senders {
 				from := start.Add(time.Duration(i) * interval)
@@ -148,7 +154,7 @@ func (g *gen) openLoop(rate float64, d time.Duration) []time.Duration {
 					time.Sleep(wait)
 					from = time.Now()
 				}
-				g.send(rng)
+				g.send(url, rng)
 				mine = append(mine, time.Since(from))
 			}
 			mu.Lock()
