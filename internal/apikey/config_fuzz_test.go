@@ -20,7 +20,7 @@ func FuzzNormalizeSetting(f *testing.F) {
 		"true", "FALSE", "1", "0", "t", "yes", "", " true", "3", "007", "+5", "-1", "1000", "1001", "1e3", "0x10",
 		"99999999999999999999", "none", "NONE", "None", "P90D", "p90d", "90d", "24h", "PT24H", "P1W", "P1Y", "P0D",
 		"0s", "101y", "PT0.5S", "qapi", "acme2", "Acme", "a", "abcdefghijklmnopq", "qapi_", "key\nprefix", "\x00",
-		"none\n", "ＰＴ1H", "١٢",
+		"none\n", "ＰＴ1H", "١٢", "1000/1m", "1/1y", "0/1m", "5/0s", "100/60s",
 	} {
 		f.Add(apikey.SettingMaxKeys, s)
 	}
@@ -94,6 +94,11 @@ func checkSetting(t *testing.T, name, value string) {
 		}
 		if _, err := apikey.ValidatePermissions(got); err != nil {
 			t.Fatalf("%s = %q holds an invalid permission: %v", name, v, err)
+		}
+	case apikey.SettingAdminReadRate, apikey.SettingAdminWriteRate:
+		r := cfg.Rate(name)
+		if r.Limit <= 0 || r.Per <= 0 || r.String() != v {
+			t.Fatalf("%s = %q reads as %+v", name, v, r)
 		}
 	default:
 		t.Fatalf("NormalizeSetting accepted the unknown name %q", name)
