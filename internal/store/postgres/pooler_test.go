@@ -27,15 +27,7 @@ func TestConformancePgbouncer(t *testing.T) {
 func openMigrated(t testing.TB, u string, now func() time.Time) *sqlstore.DB {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	db.Now = now
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return storetest.Migrated(t, db, err, now)
 }
 
 // TestPoolerDetected: through pgbouncer nothing is prepared on the server

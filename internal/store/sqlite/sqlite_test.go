@@ -24,15 +24,7 @@ func BenchmarkConformance(b *testing.B) { suite().RunBenchmarks(b) }
 func suite() *storetest.Suite {
 	return &storetest.Suite{Open: func(t testing.TB, now func() time.Time) apikey.Store {
 		db, err := sqlite.Open(filepath.Join(t.TempDir(), "keyadm.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		db.Now = now
-		if _, err := db.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return db
+		return storetest.Migrated(t, db, err, now)
 	}}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
+	"github.com/keyadm/keyadm/internal/store/sqlstore"
 )
 
 // Clock is a settable clock shared by a test and its store.
@@ -123,3 +124,19 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 func asError(err error, target **apikey.Error) bool { return errors.As(err, target) }
+
+// Migrated finishes an engine's Open for a test: it fails the test on the
+// open's error, closes the store when the test ends, gives it the clock and
+// migrates it.
+func Migrated(t testing.TB, db *sqlstore.DB, err error, now func() time.Time) *sqlstore.DB {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.Now = now
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
