@@ -34,14 +34,17 @@ const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.descript
 // once ANALYZE has gathered STAT4 samples, and SQLite then parses and plans
 // the statement again on every call, which cost verify 3–4× its floor.
 //
-// The key comes with all that decides what it may do, in the same read:
-// its tenant's and the global api_keys_enabled and permissions values, its
-// registered owner (with the owner's rate limits) and team, and its own
-// limits.
+// queryKeyByHash reads the key, its limits and the authority version (see
+// authorityCache) in one statement; queryGrantByHash also joins all that
+// decides what the key may do: its tenant's and the global
+// api_keys_enabled and permissions values, and its registered owner (with
+// the owner's rate limits) and team.
 const (
-	queryKeyByHash = `SELECT k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.permissions,
-		k.expires_at, k.revoked_at, k.disabled_at, t.value, g.value, tc.value, gc.value,
-		u.permissions, u.enabled, u.rate_limits, m.permissions, m.enabled, ` + limitColumns + ` FROM api_keys k
+	verifyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.permissions,
+		k.expires_at, k.revoked_at, k.disabled_at, ` + limitColumns + `, (SELECT n FROM authority_version)`
+	queryKeyByHash   = `SELECT ` + verifyColumns + ` FROM api_keys k WHERE k.key_hash = +?`
+	queryGrantByHash = `SELECT ` + verifyColumns + `, t.value, g.value, tc.value, gc.value,
+		u.permissions, u.enabled, u.rate_limits, m.permissions, m.enabled FROM api_keys k
 		LEFT JOIN tenant_config t ON t.tenant_id = k.tenant_id AND t.name = +?
 		LEFT JOIN tenant_config g ON g.tenant_id = '' AND g.name = +?
 		LEFT JOIN tenant_config tc ON tc.tenant_id = k.tenant_id AND tc.name = +?
@@ -163,67 +166,6 @@ func (tx *Tx) GetKey(id, tenant string) (*apikey.Key, error) {
 		return nil, notFound(id)
 	}
 	return k, err
-}
-
-// KeyByHash finds a key's identity by the hash of its secret, with what
-// decides what it may do, in one query.
-func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
-	rows, err := tx.hotQuery(queryKeyByHash, apikey.SettingKeysEnabled, apikey.SettingKeysEnabled,
-		apikey.SettingPermissions, apikey.SettingPermissions, hash)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		return nil, apikey.Errorf(apikey.ENOTFOUND, "no key with that secret")
-	}
-	var k apikey.Key
-	g := apikey.KeyGrant{Key: &k}
-	var perms, ownerPerms, ownerRates, teamPerms []byte
-	var ownerEnabled, teamEnabled sql.NullBool
-	var expires, revoked, disabled nullTime
-	var ls limitScan
-	err = rows.Scan(append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked, &disabled,
-		&g.TenantEnabled, &g.GlobalEnabled, &g.TenantCeiling, &g.GlobalCeiling,
-		&ownerPerms, &ownerEnabled, &ownerRates, &teamPerms, &teamEnabled}, ls.targets()...)...)
-	if err != nil {
-		return nil, err
-	}
-	if err := ls.decode(k.ID, &k.Limits); err != nil {
-		return nil, err
-	}
-	k.ExpiresAt, k.RevokedAt, k.DisabledAt = expires.p, revoked.p, disabled.p
-	if err := json.Unmarshal(perms, &k.Permissions); err != nil {
-		return nil, fmt.Errorf("key %s permissions: %w", k.ID, err)
-	}
-	if g.Owner, err = joined(apikey.KindUser, k.OwnerID, ownerPerms, ownerEnabled); err != nil {
-		return nil, err
-	}
-	if g.Owner != nil {
-		if g.Owner.RateLimits, err = decodeRates(ownerRates); err != nil {
-			return nil, fmt.Errorf("user %s rate limits: %w", g.Owner.ID, err)
-		}
-	}
-	if g.Team, err = joined(apikey.KindTeam, k.TeamID, teamPerms, teamEnabled); err != nil {
-		return nil, err
-	}
-	return &g, nil
-}
-
-// joined is the registered principal a LEFT JOIN found, or nil where it
-// found none.
-func joined(kind apikey.PrincipalKind, id *string, perms []byte, enabled sql.NullBool) (*apikey.Principal, error) {
-	if perms == nil || id == nil {
-		return nil, nil
-	}
-	p := &apikey.Principal{Kind: kind, ID: *id, Enabled: enabled.Bool}
-	if err := json.Unmarshal(perms, &p.Permissions); err != nil {
-		return nil, fmt.Errorf("%s %s permissions: %w", kind, *id, err)
-	}
-	return p, nil
 }
 
 func (tx *Tx) one(q string, args ...any) (*apikey.Key, error) {

@@ -61,6 +61,9 @@ type DB struct {
 	// stmts caches prepared statements of the hot paths, per pool: parsing
 	// SQL costs more than running an indexed lookup.
 	stmts sync.Map // stmtKey → *sql.Stmt
+	// authority is what verified keys inherit, kept while the database's
+	// authority version stands (see KeyByHash).
+	authority authorityCache
 }
 
 type stmtKey struct {
@@ -170,7 +173,7 @@ func (db *DB) formatError(err error) error {
 }
 
 // hotQueries are the statements worth preparing once: the verify path.
-var hotQueries = []string{queryKeyByHash, execTouchKey, queryConfigValues, execAddUsage, execUseCount}
+var hotQueries = []string{queryKeyByHash, queryGrantByHash, execTouchKey, queryConfigValues, execAddUsage, execUseCount}
 
 // prepareHot prepares the hot statements on both pools, outside any
 // transaction: preparing inside one could wait for a connection the

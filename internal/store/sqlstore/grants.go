@@ -1,0 +1,219 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+// KeyByHash finds a key by the hash of its secret, with what decides what
+// it may do, as of one statement's snapshot.
+//
+// Verify is the hot path, and joining the owner, the team and four
+// settings to every key read cost more than the key's own lookup. So the
+// key is read with the authority version (authorityCache): while the
+// version is the one the cache holds, no principal or setting has changed
+// since they were read, and the key's owner, team and settings come from
+// memory. Otherwise the one joined statement reads them all, and the cache
+// keeps them under the version that statement saw.
+func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
+	k, version, err := tx.verifyKey(hash)
+	if err != nil {
+		return nil, err
+	}
+	if g, ok := tx.db.authority.grant(version, k); ok {
+		return g, nil
+	}
+	g, version, err := tx.grantByHash(hash)
+	if err != nil {
+		return nil, err
+	}
+	// Only what a committed snapshot holds may outlive this read: a write
+	// transaction sees its own changes, and may still roll them back.
+	if tx.tx == nil {
+		tx.db.authority.keep(version, g)
+	}
+	return g, nil
+}
+
+// verifyKey reads the key by the hash of its secret, and the authority
+// version, in one statement.
+func (tx *Tx) verifyKey(hash []byte) (*apikey.Key, sql.NullInt64, error) {
+	rows, err := tx.hotQuery(queryKeyByHash, hash)
+	if err != nil {
+		return nil, sql.NullInt64{}, err
+	}
+	defer rows.Close()
+	var version sql.NullInt64
+	k, err := scanVerifyKey(rows, &version)
+	return k, version, err
+}
+
+// grantByHash reads the key, the authority version and everything the key
+// inherits, in one statement.
+func (tx *Tx) grantByHash(hash []byte) (*apikey.KeyGrant, sql.NullInt64, error) {
+	rows, err := tx.hotQuery(queryGrantByHash, apikey.SettingKeysEnabled, apikey.SettingKeysEnabled,
+		apikey.SettingPermissions, apikey.SettingPermissions, hash)
+	if err != nil {
+		return nil, sql.NullInt64{}, err
+	}
+	defer rows.Close()
+	var g apikey.KeyGrant
+	var version sql.NullInt64
+	var ownerPerms, ownerRates, teamPerms []byte
+	var ownerEnabled, teamEnabled sql.NullBool
+	k, err := scanVerifyKey(rows, &version, &g.TenantEnabled, &g.GlobalEnabled, &g.TenantCeiling, &g.GlobalCeiling,
+		&ownerPerms, &ownerEnabled, &ownerRates, &teamPerms, &teamEnabled)
+	if err != nil {
+		return nil, version, err
+	}
+	g.Key = k
+	if g.Owner, err = joined(apikey.KindUser, k.TenantID, k.OwnerID, ownerPerms, ownerEnabled); err != nil {
+		return nil, version, err
+	}
+	if g.Owner != nil {
+		if g.Owner.RateLimits, err = decodeRates(ownerRates); err != nil {
+			return nil, version, fmt.Errorf("user %s rate limits: %w", g.Owner.ID, err)
+		}
+	}
+	if g.Team, err = joined(apikey.KindTeam, k.TenantID, k.TeamID, teamPerms, teamEnabled); err != nil {
+		return nil, version, err
+	}
+	return &g, version, nil
+}
+
+// scanVerifyKey reads the one row of a verify statement: verifyColumns,
+// then the extra targets. No row is ENOTFOUND.
+func scanVerifyKey(rows *sql.Rows, version *sql.NullInt64, extra ...any) (*apikey.Key, error) {
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, apikey.Errorf(apikey.ENOTFOUND, "no key with that secret")
+	}
+	var k apikey.Key
+	var perms []byte
+	var expires, revoked, disabled nullTime
+	var ls limitScan
+	targets := append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked, &disabled},
+		ls.targets()...)
+	if err := rows.Scan(append(append(targets, version), extra...)...); err != nil {
+		return nil, err
+	}
+	if err := ls.decode(k.ID, &k.Limits); err != nil {
+		return nil, err
+	}
+	k.ExpiresAt, k.RevokedAt, k.DisabledAt = expires.p, revoked.p, disabled.p
+	if err := unmarshalList(perms, &k.Permissions); err != nil {
+		return nil, fmt.Errorf("key %s permissions: %w", k.ID, err)
+	}
+	if k.Permissions == nil {
+		k.Permissions = []string{}
+	}
+	return &k, nil
+}
+
+// joined is the registered principal a LEFT JOIN found, or nil where it
+// found none.
+func joined(kind apikey.PrincipalKind, tenant string, id *string, perms []byte, enabled sql.NullBool) (*apikey.Principal, error) {
+	if perms == nil || id == nil {
+		return nil, nil
+	}
+	p := &apikey.Principal{Kind: kind, TenantID: tenant, ID: *id, Enabled: enabled.Bool}
+	if err := json.Unmarshal(perms, &p.Permissions); err != nil {
+		return nil, fmt.Errorf("%s %s permissions: %w", kind, *id, err)
+	}
+	return p, nil
+}
+
+// authorityCache holds what keys inherit, as read at one authority
+// version: each tenant's settings (the global ones under "") and the
+// registered users and teams keys named, or that they are not registered.
+//
+// The version is a counter in the database (table authority_version) that
+// triggers move on every change to principals or tenant_config, in the
+// changing transaction; verify reads it in the same statement as the key.
+// So an entry is used only while nothing it depends on has changed, in
+// this process or any other: a user disabled by `keyadm user disable` is
+// refused on the next verify, as with the joined read.
+//
+// Entries are shared and never modified: a grant built from them must not
+// be changed by its reader (authorize only reads it).
+type authorityCache struct {
+	mu         sync.RWMutex
+	version    int64
+	settings   map[string]tenantAuthority // by tenant id; "" is global
+	principals map[principalRef]*apikey.Principal
+}
+
+// maxCachedPrincipals bounds the cache's memory (about 100 bytes each): a
+// tenant with more owners than that refills it from empty.
+const maxCachedPrincipals = 100_000
+
+// tenantAuthority is one tenant's settings that verify reads.
+type tenantAuthority struct{ enabled, ceiling *string }
+
+type principalRef struct {
+	tenant, id string
+	kind       apikey.PrincipalKind
+}
+
+// grant is k's grant from the cache, if it holds all of it at version.
+func (c *authorityCache) grant(version sql.NullInt64, k *apikey.Key) (*apikey.KeyGrant, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !version.Valid || c.settings == nil || version.Int64 != c.version {
+		return nil, false
+	}
+	t, ok := c.settings[k.TenantID]
+	global, gok := c.settings[""]
+	if !ok || !gok {
+		return nil, false
+	}
+	g := &apikey.KeyGrant{Key: k, TenantEnabled: t.enabled, TenantCeiling: t.ceiling,
+		GlobalEnabled: global.enabled, GlobalCeiling: global.ceiling}
+	if g.Owner, ok = c.principal(k.TenantID, apikey.KindUser, k.OwnerID); !ok {
+		return nil, false
+	}
+	if g.Team, ok = c.principal(k.TenantID, apikey.KindTeam, k.TeamID); !ok {
+		return nil, false
+	}
+	return g, true
+}
+
+// principal is the cached principal id names (nil for none), and whether
+// the cache knows it. The caller holds c.mu.
+func (c *authorityCache) principal(tenant string, kind apikey.PrincipalKind, id *string) (*apikey.Principal, bool) {
+	if id == nil {
+		return nil, true
+	}
+	p, ok := c.principals[principalRef{tenant, *id, kind}]
+	return p, ok
+}
+
+// keep stores what g inherits, as read at version. A version other than
+// the cache's empties it first: the cache only ever holds one.
+func (c *authorityCache) keep(version sql.NullInt64, g *apikey.KeyGrant) {
+	if !version.Valid {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.settings == nil || version.Int64 != c.version || len(c.principals) >= maxCachedPrincipals {
+		c.version = version.Int64
+		c.settings = map[string]tenantAuthority{}
+		c.principals = map[principalRef]*apikey.Principal{}
+	}
+	k := g.Key
+	c.settings[k.TenantID] = tenantAuthority{g.TenantEnabled, g.TenantCeiling}
+	c.settings[""] = tenantAuthority{g.GlobalEnabled, g.GlobalCeiling}
+	if k.OwnerID != nil {
+		c.principals[principalRef{k.TenantID, *k.OwnerID, apikey.KindUser}] = g.Owner
+	}
+	if k.TeamID != nil {
+		c.principals[principalRef{k.TenantID, *k.TeamID, apikey.KindTeam}] = g.Team
+	}
+}
