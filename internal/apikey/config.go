@@ -177,16 +177,31 @@ type TenantConfig struct {
 func ResolveConfig(tenant string, global, own map[string]string) TenantConfig {
 	c := TenantConfig{TenantID: tenant}
 	for _, name := range SettingNames() {
-		v := SettingValue{Name: name, Value: settings[name].builtin, Source: SourceBuiltin}
-		if g, ok := global[name]; ok {
-			v.Value, v.Source = g, SourceGlobal
-		}
-		if t, ok := own[name]; ok && tenant != "" {
-			v.Value, v.Source = t, SourceTenant
-		}
+		v := SettingValue{Name: name}
+		v.Value, v.Source = layered(name, tenant, lookup(global, name), lookup(own, name))
 		c.Values = append(c.Values, v)
 	}
 	return c
+}
+
+// layered is a setting's value and where it comes from: the tenant's own
+// (never for tenant ""), else the global one, else the built-in. Verify
+// calls it for the two settings it reads, without ResolveConfig's table.
+func layered(name, tenant string, global, own *string) (string, string) {
+	switch {
+	case own != nil && tenant != "":
+		return *own, SourceTenant
+	case global != nil:
+		return *global, SourceGlobal
+	}
+	return settings[name].builtin, SourceBuiltin
+}
+
+func lookup(m map[string]string, name string) *string {
+	if v, ok := m[name]; ok {
+		return &v
+	}
+	return nil
 }
 
 // Get returns the effective value of a setting.

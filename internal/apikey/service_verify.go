@@ -127,8 +127,7 @@ func authorize(g *KeyGrant, now time.Time, client netip.Addr, required []string)
 	case StatusDisabled:
 		return Rejectf(ReasonDisabled, "key rejected: key %s is disabled (keyadm enable %s restores it)", k.ID, k.ID)
 	}
-	cfg := ResolveConfig(k.TenantID, settingsOf(g.GlobalEnabled, g.GlobalCeiling), settingsOf(g.TenantEnabled, g.TenantCeiling))
-	if !cfg.KeysEnabled() {
+	if enabled, _ := layered(SettingKeysEnabled, k.TenantID, g.GlobalEnabled, g.TenantEnabled); enabled != "true" {
 		return Rejectf(ReasonDisabled, "key rejected: API keys are disabled for tenant %q", k.TenantID)
 	}
 	for _, p := range []*Principal{g.Owner, g.Team} {
@@ -142,7 +141,8 @@ func authorize(g *KeyGrant, now time.Time, client netip.Addr, required []string)
 	if g.Owner != nil {
 		k.OwnerRateLimits = g.Owner.RateLimits
 	}
-	k.Effective = Authority{Own: k.Permissions, Owner: g.Owner, Team: g.Team, Ceiling: cfg.Ceiling()}.Effective()
+	ceiling, _ := layered(SettingPermissions, k.TenantID, g.GlobalCeiling, g.TenantCeiling)
+	k.Effective = Authority{Own: k.Permissions, Owner: g.Owner, Team: g.Team, Ceiling: ParsePermissionList(ceiling)}.Effective()
 	if miss := Missing(k.Effective, required); len(miss) > 0 {
 		e := Rejectf(ReasonInsufficient, "key rejected (insufficient_permissions): key %s lacks %s", k.ID, strings.Join(miss, ", "))
 		e.Meta = map[string]any{"missing": miss}
@@ -167,17 +167,4 @@ func (s *Service) Touch(ctx context.Context, uses map[string]time.Time) error {
 		}
 		return nil
 	})
-}
-
-// settingsOf is the config map of the settings verify reads, without
-// those not set.
-func settingsOf(enabled, ceiling *string) map[string]string {
-	m := map[string]string{}
-	if enabled != nil {
-		m[SettingKeysEnabled] = *enabled
-	}
-	if ceiling != nil {
-		m[SettingPermissions] = *ceiling
-	}
-	return m
 }
