@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"unicode"
 
+	"github.com/spf13/cobra"
+
 	"github.com/keyadm/keyadm/internal/apikey"
 	"github.com/keyadm/keyadm/internal/output"
 )
@@ -70,14 +72,13 @@ func Main(f *Factory, args []string) (code int) {
 			code = ExitFailure
 		}
 	}()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	root := NewRootCmd(f)
+	defer func() { f.stopSignals() }()
+	root := newRootCmd(f, args)
 	root.SetArgs(args)
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	cmd, err := root.ExecuteContextC(ctx)
+	cmd, err := root.ExecuteContextC(context.Background())
 	var ue *usageError
 	var ae *apikey.Error
 	if err != nil && !errors.As(err, &ue) && !errors.As(err, &ae) && strings.HasPrefix(err.Error(), "unknown command") {
@@ -95,6 +96,23 @@ func Main(f *Factory, args []string) (code int) {
 	}
 	fmt.Fprintln(f.IO.ErrOut, "keyadm: "+apikey.OneLine(apikey.RedactSecrets(message(err))))
 	return ExitCode(err)
+}
+
+// catchSignals makes SIGINT and SIGTERM cancel cmd's context from the
+// moment the command starts its work (the root's PersistentPreRunE), so
+// that what it does stops cleanly. Help and version, which do nothing to
+// stop, start neither the goroutine nor the thread that watching takes.
+func (f *Factory) catchSignals(cmd *cobra.Command) {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	cmd.SetContext(ctx)
+	f.unwatch = stop
+}
+
+// stopSignals gives SIGINT and SIGTERM back their default behaviour.
+func (f *Factory) stopSignals() {
+	if f.unwatch != nil {
+		f.unwatch()
+	}
 }
 
 func message(err error) string {

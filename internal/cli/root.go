@@ -38,6 +38,8 @@ type Factory struct {
 	log     *slog.Logger
 	printer *output.Printer
 	db      store.DB
+	// unwatch stops catchSignals' watching; nil until a command starts.
+	unwatch context.CancelFunc
 }
 
 // Setting names shared by flags, environment (KEYADM_*) and the config file.
@@ -53,7 +55,11 @@ const (
 )
 
 // NewRootCmd builds the command tree.
-func NewRootCmd(f *Factory) *cobra.Command {
+func NewRootCmd(f *Factory) *cobra.Command { return newRootCmd(f, nil) }
+
+// newRootCmd builds the root and the commands args may call (addCommands):
+// every one when args is nil.
+func newRootCmd(f *Factory, args []string) *cobra.Command {
 	f.v = viper.New()
 	root := &cobra.Command{
 		Use:   "keyadm",
@@ -69,6 +75,7 @@ Exit codes:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			f.catchSignals(cmd)
 			if err := f.init(cmd); err != nil {
 				return err
 			}
@@ -94,12 +101,7 @@ Exit codes:
 	f.v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	f.v.AutomaticEnv()
 
-	root.AddCommand(
-		NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdUpdate(f, nil), NewCmdRevoke(f, nil),
-		NewCmdDelete(f, nil), NewCmdRotate(f, nil), NewCmdVerify(f, nil), newConfigCmd(f), NewCmdAudit(f, nil), NewCmdUsage(f, nil), newDBCmd(f),
-		NewCmdDisable(f, nil), NewCmdEnable(f, nil), newUserCmd(f), newTeamCmd(f), NewCmdServe(f, nil),
-		NewCmdVersion(f, nil),
-	)
+	addCommands(root, f, args)
 	root.InitDefaultCompletionCmd()
 	strictGroups(root)
 	return root
