@@ -71,12 +71,17 @@ func median(xs []float64) float64 {
 
 // BenchmarkColdStart: `keyadm version` and `keyadm --help`, which must not
 // open a database or read more than they need, each paired with the
-// floor, a Go hello world built here the way keyadm is built.
+// floor, a Go hello world built here the way keyadm is built. "stack" is
+// the same pairing for hello world linked with the libraries the design
+// card fixes (testdata/stack): the part of keyadm's start that no change
+// of keyadm's own removes.
 func BenchmarkColdStart(b *testing.B) {
 	bin := keyadmBin(b)
 	hello := tool(b, "hello")
 	b.Run("version", func(b *testing.B) { runPaired(b, []string{bin, "version"}, []string{hello}) })
 	b.Run("help", func(b *testing.B) { runPaired(b, []string{bin, "--help"}, []string{hello}) })
+	stack := tool(b, "stack")
+	b.Run("stack", func(b *testing.B) { runPaired(b, []string{stack}, []string{hello}) })
 }
 
 // BenchmarkListProcess: the whole `keyadm list --limit 20` process paired
