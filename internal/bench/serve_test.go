@@ -28,7 +28,8 @@ import (
 // net/http server (testdata/trivial, built here the way keyadm is), and the
 // load generator (testdata/loadgen). With two or more CPUs the servers run
 // on CPU 0 and the generator on CPU 1 (taskset; KEYADM_BENCH_PIN=0 turns it
-// off). It measures the peak throughput of POST /v1/verify, each request
+// off), and on PostgreSQL the backends serving keyadm serve on CPU 0 with
+// it (pinBackends says why). It measures the peak throughput of POST /v1/verify, each request
 // with a random one of the keys, beside the trivial handler's and beside
 // verify with malformed keys (the whole path but the database read), best
 // of two interleaved runs; then, open loop at half of verify's peak, the
@@ -143,6 +144,11 @@ type loadCase struct {
 func (b *serveBench) engine(t *testing.T, engine string) {
 	url, keysFile, badFile := seedServe(t, serveDB(t, engine), b.keys)
 	lim := b.limitKeys(t, url, keysFile)
+	pin := b.pin
+	if engine == "postgres" {
+		url = withApp(t, url)
+		pin += "; " + pinBackends(t, pgBase(), b.serverCPU)
+	}
 	serveArgs := []string{"--db", url, "serve", "--listen", "ADDR"}
 	if hasFlag(b.bin, "serve", "--max-failed-verifies") {
 		serveArgs = append(serveArgs, "--max-failed-verifies", limitRate)
@@ -183,7 +189,7 @@ serve benchmark: %s, %d keys, separate processes (%s), %s per run, load %s
     POST /v1/verify            p50 %6.2fms p99 %6.2fms max %6.2fms (goal p99 <= 2x trivial's and < 5ms: %s)
     malformed key (no db read) p50 %6.2fms p99 %6.2fms max %6.2fms
     trivial net/http process   p50 %6.2fms p99 %6.2fms max %6.2fms
-`, engine, b.keys, b.pin, b.d, loadAverage(), trivial, verify, ratio, verdict(ratio >= 0.5),
+`, engine, b.keys, pin, b.d, loadAverage(), trivial, verify, ratio, verdict(ratio >= 0.5),
 		noRead, noRead/trivial, limits, half, lat.Requests,
 		lat.P50, lat.P99, lat.Max, verdict(lat.P99 <= 2*control.P99 && lat.P99 < 5),
 		noReadLat.P50, noReadLat.P99, noReadLat.Max,

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
 )
 
 // fakeWrites records what lastUse writes, and fails while failing is set.
@@ -150,5 +153,84 @@ func TestLastUseRun(t *testing.T) {
 	<-done
 	if f.count() != 3 {
 		t.Fatalf("%d writes, want 3: one per tick with a use", f.count())
+	}
+}
+
+// TestUsageBatches: a flush writes the counts in batches of about
+// usageBatch, each key's counts in one of them, every count once; a batch
+// that fails goes back to pending with those after it, for the next flush.
+func TestUsageBatches(t *testing.T) {
+	var batches [][]apikey.UsageCount
+	failAt := -1
+	u := &usageCounts{log: slog.New(slog.DiscardHandler), write: func(_ context.Context, c []apikey.UsageCount) error {
+		if len(batches) == failAt {
+			return errors.New("database down")
+		}
+		batches = append(batches, slices.Clone(c))
+		return nil
+	}}
+	hour := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	n := 2*usageBatch + 7
+	for i := range n {
+		k := &apikey.Key{ID: fmt.Sprintf("k%04d", i), TenantID: "t"}
+		for _, outcome := range []string{"valid", "revoked", "expired"} { // 3: batches end mid-key
+			u.record(k, hour, outcome)
+		}
+	}
+	failAt = 1
+	if err := u.flush(context.Background()); err == nil {
+		t.Fatal("a failed batch was not reported")
+	}
+	if len(batches) != 1 || len(u.pending) != 3*n-len(batches[0]) {
+		t.Fatalf("%d batches written, %d counts pending; want 1 and the rest", len(batches), len(u.pending))
+	}
+	failAt = -1
+	if err := u.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for i, b := range batches {
+		if len(b) > usageBatch+2 {
+			t.Fatalf("a batch of %d", len(b))
+		}
+		for _, c := range b {
+			if j, ok := seen[c.KeyID+c.Outcome]; ok || c.Count != 1 {
+				t.Fatalf("%s %s counted %d, again in batch %d", c.KeyID, c.Outcome, c.Count, j)
+			}
+			seen[c.KeyID+c.Outcome] = i
+		}
+	}
+	for i := range n {
+		id := fmt.Sprintf("k%04d", i)
+		if seen[id+"valid"] != seen[id+"revoked"] || seen[id+"valid"] != seen[id+"expired"] {
+			t.Fatalf("%s's counts split over batches", id)
+		}
+	}
+	if len(seen) != 3*n || len(u.pending) != 0 {
+		t.Fatalf("%d counts written, %d pending; want %d and 0", len(seen), len(u.pending), 3*n)
+	}
+}
+
+// TestPacer: a paced flush pauses after a batch as long as it took, until
+// its budget is spent; unpaced, or at the end of its context, never.
+func TestPacer(t *testing.T) {
+	ctx := context.Background()
+	var unpaced *pacer
+	start := time.Now().Add(-time.Hour)
+	if err := unpaced.pause(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if err := newPacer(time.Hour).pause(ctx, began.Add(-20*time.Millisecond)); err != nil || time.Since(began) < 20*time.Millisecond {
+		t.Fatalf("paused %s (%v), want 20ms", time.Since(began), err)
+	}
+	began = time.Now()
+	if err := newPacer(10*time.Millisecond).pause(ctx, began.Add(-20*time.Millisecond)); err != nil || time.Since(began) > 10*time.Millisecond {
+		t.Fatalf("paused %s (%v) past the budget", time.Since(began), err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := newPacer(time.Hour).pause(done, time.Now().Add(-time.Minute)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("after the context's end: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +20,11 @@ type usageCounts struct {
 
 	mu      sync.Mutex
 	pending map[usageKey]int64
+	last    int // how many counts the last flush took (see lastUse.last)
 }
+
+// usageBatch is how many counts one transaction writes (see touchBatch).
+const usageBatch = 250
 
 type usageKey struct {
 	keyID, tenant, outcome string
@@ -34,17 +40,22 @@ func (u *usageCounts) add(k usageKey, n int64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.pending == nil {
-		u.pending = map[usageKey]int64{}
+		u.pending = make(map[usageKey]int64, u.last)
 	}
 	u.pending[k] += n
 }
 
-// flush writes every pending count in one transaction; on failure they go
-// back to pending, for the next flush.
-func (u *usageCounts) flush(ctx context.Context) error {
+// flush writes every pending count, in batches, at once.
+func (u *usageCounts) flush(ctx context.Context) error { return u.flushPaced(ctx, nil) }
+
+// flushPaced writes every pending count, in batches of one transaction
+// each, by key, paced by p (nil: not paced); the counts of a batch that
+// fails, and those not yet tried when ctx ends, go back to pending for the
+// next flush.
+func (u *usageCounts) flushPaced(ctx context.Context, p *pacer) error {
 	u.mu.Lock()
 	pending := u.pending
-	u.pending = nil
+	u.pending, u.last = nil, len(pending)
 	u.mu.Unlock()
 	if len(pending) == 0 {
 		return nil
@@ -53,11 +64,23 @@ func (u *usageCounts) flush(ctx context.Context) error {
 	for k, n := range pending {
 		counts = append(counts, apikey.UsageCount{KeyID: k.keyID, TenantID: k.tenant, Hour: k.hour, Outcome: k.outcome, Count: n})
 	}
-	err := u.write(ctx, counts)
-	if err != nil {
-		for k, n := range pending {
-			u.add(k, n)
+	// By key, so that a key's counts go in one transaction (they stay
+	// in the order the store takes its locks in, within each batch).
+	slices.SortFunc(counts, func(a, b apikey.UsageCount) int { return strings.Compare(a.KeyID, b.KeyID) })
+	var err error
+	for len(counts) > 0 && err == nil {
+		n := min(len(counts), usageBatch)
+		for n < len(counts) && counts[n].KeyID == counts[n-1].KeyID {
+			n++
 		}
+		start := time.Now()
+		if err = u.write(ctx, counts[:n]); err == nil {
+			counts = counts[n:]
+			err = p.pause(ctx, start)
+		}
+	}
+	for _, c := range counts {
+		u.add(usageKey{c.KeyID, c.TenantID, c.Outcome, c.Hour}, c.Count)
 	}
 	return err
 }
@@ -65,24 +88,9 @@ func (u *usageCounts) flush(ctx context.Context) error {
 // run flushes every interval until ctx is done; the last flush is the
 // caller's.
 func (u *usageCounts) run(ctx context.Context, interval time.Duration) {
-	every(ctx, interval, u.flush, func(err error) {
+	every(ctx, interval, func(ctx context.Context) error {
+		return u.flushPaced(ctx, newPacer(interval/2))
+	}, func(err error) {
 		u.log.Error("cannot record usage counts; will retry", "err", err)
 	})
-}
-
-// every calls fn every interval until ctx is done, and failed with each
-// error (a flush's pending writes stay for the next one).
-func every(ctx context.Context, interval time.Duration, fn func(context.Context) error, failed func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := fn(ctx); err != nil {
-				failed(err)
-			}
-		}
-	}
 }
