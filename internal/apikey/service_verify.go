@@ -2,9 +2,7 @@ package apikey
 
 import (
 	"context"
-	"maps"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 )
@@ -157,14 +155,5 @@ func (s *Service) Touch(ctx context.Context, uses map[string]time.Time) error {
 	if len(uses) == 0 {
 		return nil
 	}
-	// Keys in id order: two serves flushing the same keys at once take
-	// their row locks in one order, and so never deadlock.
-	return s.Store.Update(ctx, func(tx Tx) error {
-		for _, id := range slices.Sorted(maps.Keys(uses)) {
-			if err := tx.TouchKey(id, uses[id]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.Store.Update(ctx, func(tx Tx) error { return tx.TouchKeys(uses) })
 }

@@ -48,6 +48,10 @@ type Tx interface {
 	SaveKey(k *Key) error
 	DeleteKey(id string) error
 	TouchKey(id string, at time.Time) error
+	// TouchKeys records many keys' last uses, as TouchKey each, taking
+	// their rows' locks in id order (two serves flushing the same keys at
+	// once must not deadlock).
+	TouchKeys(uses map[string]time.Time) error
 	CountActive(tenant string, owner *string) (int, error)
 	// EachKey calls fn for each key the query selects, in order, streaming.
 	EachKey(q ListQuery, fn func(*Key) error) error

@@ -70,6 +70,8 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 		Dialect: sqlstore.Dialect{
 			Placeholders: true,
 			Time:         func(t time.Time) any { return t },
+			TimeType:     "TIMESTAMPTZ",
+			IDType:       "UUID",
 			LowTime:      "'-infinity'::timestamptz",
 			HighTime:     "'infinity'::timestamptz",
 			TextOrder:    ` COLLATE "C"`,

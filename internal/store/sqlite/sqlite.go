@@ -91,6 +91,8 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 		Engine: "sqlite", Location: abs,
 		Dialect: sqlstore.Dialect{
 			Time:            func(t time.Time) any { return t.UnixMicro() },
+			TimeType:        "INTEGER",
+			IDType:          "TEXT",
 			CacheStatements: true,
 			LowTime:         "-9223372036854775808",
 			HighTime:        "9223372036854775807",

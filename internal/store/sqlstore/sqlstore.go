@@ -20,8 +20,13 @@ import (
 type Dialect struct {
 	// Placeholders is true for engines that number parameters ($1, $2, …).
 	Placeholders bool
-	// Time converts a time to the engine's stored form.
-	Time func(time.Time) any
+	// Time converts a time to the engine's stored form, and TimeType
+	// names that form's SQL type, for parameters whose type the engine
+	// cannot infer (a VALUES list).
+	Time     func(time.Time) any
+	TimeType string
+	// IDType is the SQL type of key ids, for the same reason.
+	IDType string
 	// LowTime and HighTime are SQL literals sorting before and after every
 	// stored time: where a missing last use or expiry falls in an order.
 	LowTime, HighTime string

@@ -1,51 +1,19 @@
 package sqlstore
 
 import (
-	"cmp"
 	"database/sql"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 )
 
 // The statements of usage, prepared once (see hotQueries): keyadm verify
-// runs them, and serve's flush many times.
+// runs them for its one key; serve's flush batches them (AddUsage).
 const (
-	execAddUsage = `INSERT INTO key_usage (key_id, tenant_id, hour, outcome, count) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (key_id, hour, outcome) DO UPDATE SET count = key_usage.count + excluded.count`
-	execUseCount = `UPDATE api_keys SET use_count = use_count + ? WHERE id = +?`
+	usageConflict = ` ON CONFLICT (key_id, hour, outcome) DO UPDATE SET count = key_usage.count + excluded.count`
+	execAddUsage  = `INSERT INTO key_usage (key_id, tenant_id, hour, outcome, count) VALUES (?, ?, ?, ?, ?)` + usageConflict
+	execUseCount  = `UPDATE api_keys SET use_count = use_count + ? WHERE id = +?`
 )
-
-// AddUsage adds verification counts, one upsert per key, hour and outcome,
-// and each key's valid ones to its use count. It takes its row locks in
-// one order, keys by id and each key's row before its usage rows, as
-// TouchKey and the credits take the key's row first: transactions that
-// took them in different orders deadlocked on PostgreSQL (a verify that
-// had touched a key waiting for a usage row another held while it waited
-// for the key).
-func (tx *Tx) AddUsage(counts []apikey.UsageCount) error {
-	counts = slices.Clone(counts)
-	slices.SortFunc(counts, func(a, b apikey.UsageCount) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.KeyID), strings.ToLower(b.KeyID)), a.Hour.Compare(b.Hour), cmp.Compare(a.Outcome, b.Outcome))
-	})
-	for _, c := range counts {
-		if c.Count <= 0 {
-			continue
-		}
-		if c.Outcome == apikey.OutcomeValid {
-			if _, err := tx.hotExec(execUseCount, c.Count, strings.ToLower(c.KeyID)); err != nil {
-				return err
-			}
-		}
-		hour := c.Hour.UTC().Truncate(time.Hour)
-		if _, err := tx.hotExec(execAddUsage, strings.ToLower(c.KeyID), c.TenantID, tx.t(hour), c.Outcome, c.Count); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // EachUsage streams usage counts by key, then hour, then outcome.
 func (tx *Tx) EachUsage(q apikey.UsageQuery, fn func(apikey.UsageCount) error) error {

@@ -1,0 +1,126 @@
+package sqlstore
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/keyadm/keyadm/internal/apikey"
+)
+
+// batchRows bounds the rows of one batched statement (at most five
+// parameters each, well under every engine's parameter limit).
+const batchRows = 500
+
+// updateFrom is an UPDATE of api_keys joined with a VALUES list of n rows
+// (id, value), whose columns are typed, since no engine can infer a
+// parameter's type inside VALUES: set and where may use v.id and v.value.
+func (tx *Tx) updateFrom(n int, valueType, set, where string) string {
+	row := "(CAST(? AS " + tx.db.Dialect.IDType + "), CAST(? AS " + valueType + "))"
+	return `UPDATE api_keys SET ` + set + ` FROM (SELECT column1 AS id, column2 AS value FROM (VALUES ` +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + `) AS vals) AS v
+		WHERE api_keys.id = v.id` + where
+}
+
+// TouchKeys records the last use of many keys, never moving one backwards,
+// in one statement per batchRows keys, in id order; deleted keys are
+// skipped. serve's flush writes thousands of keys: one statement each cost
+// a round trip each on PostgreSQL.
+func (tx *Tx) TouchKeys(uses map[string]time.Time) error {
+	ids := slices.Sorted(maps.Keys(uses))
+	for chunk := range slices.Chunk(ids, batchRows) {
+		if len(chunk) == 1 {
+			if err := tx.TouchKey(chunk[0], uses[chunk[0]]); err != nil {
+				return err
+			}
+			continue
+		}
+		args := make([]any, 0, 2*len(chunk))
+		for _, id := range chunk {
+			args = append(args, id, tx.t(uses[id]))
+		}
+		q := tx.updateFrom(len(chunk), tx.db.Dialect.TimeType, `last_used_at = v.value`,
+			` AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.value)`)
+		if _, err := tx.exec(q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usageRow is one key_usage row that AddUsage adds to.
+type usageRow struct {
+	key, tenant, outcome string
+	hour                 time.Time
+	count                int64
+}
+
+// mergeUsage sums counts by key, hour and outcome (one statement may not
+// change a row twice), in the order AddUsage takes its locks, and sums
+// each key's valid ones.
+func mergeUsage(counts []apikey.UsageCount) (rows []usageRow, valid map[string]int64) {
+	byRow := map[usageRow]int64{}
+	valid = map[string]int64{}
+	for _, c := range counts {
+		if c.Count <= 0 {
+			continue
+		}
+		r := usageRow{key: strings.ToLower(c.KeyID), tenant: c.TenantID, outcome: c.Outcome, hour: c.Hour.UTC().Truncate(time.Hour)}
+		byRow[r] += c.Count
+		if c.Outcome == apikey.OutcomeValid {
+			valid[r.key] += c.Count
+		}
+	}
+	for r, n := range byRow {
+		r.count = n
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(a, b usageRow) int {
+		return cmp.Or(cmp.Compare(a.key, b.key), a.hour.Compare(b.hour), cmp.Compare(a.outcome, b.outcome))
+	})
+	return rows, valid
+}
+
+// AddUsage adds verification counts, one row per key, hour and outcome,
+// and each key's valid ones to its use count, in one statement per
+// batchRows rows. It takes its row locks in one order, the keys' rows by
+// id before any usage row, as TouchKey and the credits take the key's row
+// first: transactions that took them in different orders deadlocked on
+// PostgreSQL (a verify that had touched a key waiting for a usage row
+// another held while it waited for the key).
+func (tx *Tx) AddUsage(counts []apikey.UsageCount) error {
+	rows, valid := mergeUsage(counts)
+	ids := slices.Sorted(maps.Keys(valid))
+	for chunk := range slices.Chunk(ids, batchRows) {
+		if len(chunk) == 1 {
+			if _, err := tx.hotExec(execUseCount, valid[chunk[0]], chunk[0]); err != nil {
+				return err
+			}
+			continue
+		}
+		args := make([]any, 0, 2*len(chunk))
+		for _, id := range chunk {
+			args = append(args, id, valid[id])
+		}
+		if _, err := tx.exec(tx.updateFrom(len(chunk), "BIGINT", `use_count = api_keys.use_count + v.value`, ``), args...); err != nil {
+			return err
+		}
+	}
+	for chunk := range slices.Chunk(rows, batchRows) {
+		args := make([]any, 0, 5*len(chunk))
+		for _, r := range chunk {
+			args = append(args, r.key, r.tenant, tx.t(r.hour), r.outcome, r.count)
+		}
+		q := execAddUsage
+		if len(chunk) > 1 {
+			q = `INSERT INTO key_usage (key_id, tenant_id, hour, outcome, count) VALUES ` +
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(chunk)), ", ") + usageConflict
+		}
+		if _, err := tx.hotExec(q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
