@@ -72,6 +72,7 @@ func Open(ctx context.Context, rawURL string) (*sqlstore.DB, error) {
 			Time:         func(t time.Time) any { return t },
 			TimeType:     "TIMESTAMPTZ",
 			IDType:       "UUID",
+			LockKeyRows:  " FOR NO KEY UPDATE",
 			LowTime:      "'-infinity'::timestamptz",
 			HighTime:     "'infinity'::timestamptz",
 			TextOrder:    ` COLLATE "C"`,

@@ -24,6 +24,27 @@ func (tx *Tx) updateFrom(n int, valueType, set, where string) string {
 		WHERE api_keys.id = v.id` + where
 }
 
+// lockKeys locks the rows of ids, in id order, where writers lock rows: an
+// UPDATE … FROM locks rows in the order of its plan (a hash join's is the
+// table's), and two flushes of the same keys, one locking in each order,
+// would deadlock.
+func (tx *Tx) lockKeys(ids []string) error {
+	if tx.db.Dialect.LockKeyRows == "" {
+		return nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	q := `SELECT id FROM api_keys WHERE id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") +
+		`) ORDER BY id` + tx.db.Dialect.LockKeyRows
+	rows, err := tx.query(q, args...)
+	if err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
 // TouchKeys records the last use of many keys, never moving one backwards,
 // in one statement per batchRows keys, in id order; deleted keys are
 // skipped. serve's flush writes thousands of keys: one statement each cost
@@ -36,6 +57,9 @@ func (tx *Tx) TouchKeys(uses map[string]time.Time) error {
 				return err
 			}
 			continue
+		}
+		if err := tx.lockKeys(chunk); err != nil {
+			return err
 		}
 		args := make([]any, 0, 2*len(chunk))
 		for _, id := range chunk {
@@ -57,25 +81,35 @@ type usageRow struct {
 	count                int64
 }
 
+// usageID is what identifies a key_usage row.
+type usageID struct {
+	key, outcome string
+	hour         time.Time
+}
+
 // mergeUsage sums counts by key, hour and outcome (one statement may not
 // change a row twice), in the order AddUsage takes its locks, and sums
 // each key's valid ones.
 func mergeUsage(counts []apikey.UsageCount) (rows []usageRow, valid map[string]int64) {
-	byRow := map[usageRow]int64{}
+	byRow := map[usageID]*usageRow{}
 	valid = map[string]int64{}
 	for _, c := range counts {
 		if c.Count <= 0 {
 			continue
 		}
-		r := usageRow{key: strings.ToLower(c.KeyID), tenant: c.TenantID, outcome: c.Outcome, hour: c.Hour.UTC().Truncate(time.Hour)}
-		byRow[r] += c.Count
+		id := usageID{key: strings.ToLower(c.KeyID), outcome: c.Outcome, hour: c.Hour.UTC().Truncate(time.Hour)}
+		r := byRow[id]
+		if r == nil {
+			r = &usageRow{key: id.key, tenant: c.TenantID, outcome: id.outcome, hour: id.hour}
+			byRow[id] = r
+		}
+		r.count += c.Count
 		if c.Outcome == apikey.OutcomeValid {
-			valid[r.key] += c.Count
+			valid[id.key] += c.Count
 		}
 	}
-	for r, n := range byRow {
-		r.count = n
-		rows = append(rows, r)
+	for _, r := range byRow {
+		rows = append(rows, *r)
 	}
 	slices.SortFunc(rows, func(a, b usageRow) int {
 		return cmp.Or(cmp.Compare(a.key, b.key), a.hour.Compare(b.hour), cmp.Compare(a.outcome, b.outcome))
@@ -99,6 +133,9 @@ func (tx *Tx) AddUsage(counts []apikey.UsageCount) error {
 				return err
 			}
 			continue
+		}
+		if err := tx.lockKeys(chunk); err != nil {
+			return err
 		}
 		args := make([]any, 0, 2*len(chunk))
 		for _, id := range chunk {

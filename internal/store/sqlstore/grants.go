@@ -17,15 +17,22 @@ import (
 // key is read with the authority version (authorityCache): while the
 // version is the one the cache holds, no principal or setting has changed
 // since they were read, and the key's owner, team and settings come from
-// memory. Otherwise the one joined statement reads them all, and the cache
-// keeps them under the version that statement saw.
+// memory. Otherwise the joined statement reads them all, and the cache
+// keeps them under the version that statement saw. So a verify is one
+// read, and two only when the version has moved since the cache was
+// filled, or the key names an owner, team or tenant not yet in it: once
+// per change and per principal, not per request.
 func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
-	k, version, err := tx.verifyKey(hash)
-	if err != nil {
-		return nil, err
-	}
-	if g, ok := tx.db.authority.grant(version, k); ok {
-		return g, nil
+	// An empty cache (a one-shot keyadm verify; a serve's first request)
+	// cannot serve the lean read: one joined read, not two reads.
+	if !tx.db.authority.empty() {
+		k, version, err := tx.verifyKey(hash)
+		if err != nil {
+			return nil, err
+		}
+		if g, ok := tx.db.authority.grant(version, k); ok {
+			return g, nil
+		}
 	}
 	g, version, err := tx.grantByHash(hash)
 	if err != nil {
@@ -41,28 +48,28 @@ func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
 
 // verifyKey reads the key by the hash of its secret, and the authority
 // version, in one statement.
-func (tx *Tx) verifyKey(hash []byte) (*apikey.Key, sql.NullInt64, error) {
+func (tx *Tx) verifyKey(hash []byte) (*apikey.Key, sql.NullString, error) {
 	rows, err := tx.hotQuery(queryKeyByHash, hash)
 	if err != nil {
-		return nil, sql.NullInt64{}, err
+		return nil, sql.NullString{}, err
 	}
 	defer rows.Close()
-	var version sql.NullInt64
+	var version sql.NullString
 	k, err := scanVerifyKey(rows, &version)
 	return k, version, err
 }
 
 // grantByHash reads the key, the authority version and everything the key
 // inherits, in one statement.
-func (tx *Tx) grantByHash(hash []byte) (*apikey.KeyGrant, sql.NullInt64, error) {
+func (tx *Tx) grantByHash(hash []byte) (*apikey.KeyGrant, sql.NullString, error) {
 	rows, err := tx.hotQuery(queryGrantByHash, apikey.SettingKeysEnabled, apikey.SettingKeysEnabled,
 		apikey.SettingPermissions, apikey.SettingPermissions, hash)
 	if err != nil {
-		return nil, sql.NullInt64{}, err
+		return nil, sql.NullString{}, err
 	}
 	defer rows.Close()
 	var g apikey.KeyGrant
-	var version sql.NullInt64
+	var version sql.NullString
 	var ownerPerms, ownerRates, teamPerms []byte
 	var ownerEnabled, teamEnabled sql.NullBool
 	k, err := scanVerifyKey(rows, &version, &g.TenantEnabled, &g.GlobalEnabled, &g.TenantCeiling, &g.GlobalCeiling,
@@ -87,7 +94,7 @@ func (tx *Tx) grantByHash(hash []byte) (*apikey.KeyGrant, sql.NullInt64, error) 
 
 // scanVerifyKey reads the one row of a verify statement: verifyColumns,
 // then the extra targets. No row is ENOTFOUND.
-func scanVerifyKey(rows *sql.Rows, version *sql.NullInt64, extra ...any) (*apikey.Key, error) {
+func scanVerifyKey(rows *sql.Rows, version *sql.NullString, extra ...any) (*apikey.Key, error) {
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
 			return nil, err
@@ -133,9 +140,10 @@ func joined(kind apikey.PrincipalKind, tenant string, id *string, perms []byte, 
 // version: each tenant's settings (the global ones under "") and the
 // registered users and teams keys named, or that they are not registered.
 //
-// The version is a counter in the database (table authority_version) that
-// triggers move on every change to principals or tenant_config, in the
-// changing transaction; verify reads it in the same statement as the key.
+// The version is a counter in the database (table authority_version, with
+// a random epoch that tells one such table from any other) that triggers
+// move on every change to principals or tenant_config, in the changing
+// transaction; verify reads it in the same statement as the key.
 // So an entry is used only while nothing it depends on has changed, in
 // this process or any other: a user disabled by `keyadm user disable` is
 // refused on the next verify, as with the joined read.
@@ -144,7 +152,7 @@ func joined(kind apikey.PrincipalKind, tenant string, id *string, perms []byte, 
 // be changed by its reader (authorize only reads it).
 type authorityCache struct {
 	mu         sync.RWMutex
-	version    int64
+	version    string                     // the authority version: epoch:n
 	settings   map[string]tenantAuthority // by tenant id; "" is global
 	principals map[principalRef]*apikey.Principal
 }
@@ -161,11 +169,18 @@ type principalRef struct {
 	kind       apikey.PrincipalKind
 }
 
-// grant is k's grant from the cache, if it holds all of it at version.
-func (c *authorityCache) grant(version sql.NullInt64, k *apikey.Key) (*apikey.KeyGrant, bool) {
+// empty reports whether the cache holds nothing yet.
+func (c *authorityCache) empty() bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !version.Valid || c.settings == nil || version.Int64 != c.version {
+	return c.settings == nil
+}
+
+// grant is k's grant from the cache, if it holds all of it at version.
+func (c *authorityCache) grant(version sql.NullString, k *apikey.Key) (*apikey.KeyGrant, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !version.Valid || c.settings == nil || version.String != c.version {
 		return nil, false
 	}
 	t, ok := c.settings[k.TenantID]
@@ -196,14 +211,14 @@ func (c *authorityCache) principal(tenant string, kind apikey.PrincipalKind, id 
 
 // keep stores what g inherits, as read at version. A version other than
 // the cache's empties it first: the cache only ever holds one.
-func (c *authorityCache) keep(version sql.NullInt64, g *apikey.KeyGrant) {
+func (c *authorityCache) keep(version sql.NullString, g *apikey.KeyGrant) {
 	if !version.Valid {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.settings == nil || version.Int64 != c.version || len(c.principals) >= maxCachedPrincipals {
-		c.version = version.Int64
+	if c.settings == nil || version.String != c.version || len(c.principals) >= maxCachedPrincipals {
+		c.version = version.String
 		c.settings = map[string]tenantAuthority{}
 		c.principals = map[principalRef]*apikey.Principal{}
 	}

@@ -27,6 +27,10 @@ type Dialect struct {
 	TimeType string
 	// IDType is the SQL type of key ids, for the same reason.
 	IDType string
+	// LockKeyRows ends a SELECT that locks the rows it reads, in its
+	// order, for engines whose writers lock rows ("" where one writer
+	// holds the whole database).
+	LockKeyRows string
 	// LowTime and HighTime are SQL literals sorting before and after every
 	// stored time: where a missing last use or expiry falls in an order.
 	LowTime, HighTime string

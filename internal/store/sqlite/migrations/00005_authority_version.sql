@@ -5,9 +5,13 @@
 -- it read before while the counter has not moved, instead of joining six
 -- more rows on every call. Triggers move it, so a change made by any
 -- process, or by hand in the sqlite3 shell, is seen on the next verify.
+-- The epoch, random, tells this counter from any earlier one: a cache
+-- that holds n = 7 of another epoch (the table dropped and made again)
+-- holds nothing of this one.
 CREATE TABLE authority_version (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    n  INTEGER NOT NULL
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    n     INTEGER NOT NULL,
+    epoch TEXT NOT NULL DEFAULT (lower(hex(randomblob(16))))
 );
 INSERT INTO authority_version (id, n) VALUES (1, 0);
 
