@@ -11,32 +11,37 @@ import (
 // in it, tens of thousands: in one go that took seconds of CPU, and every
 // request arriving meanwhile waited behind it (issue 17: p99 of hundreds
 // of milliseconds at half of verify's peak). So a periodic flush writes
-// small batches and, after each, pauses as long as the batch took: a
-// request waits for one batch at most, and requests keep at least half
-// the CPU while a flush runs. Once half the interval has gone the flush
-// stops pausing, so that it still ends before the next one is due. The
-// flush at shutdown does not pause.
+// small batches and, after each, pauses restFactor times as long as the
+// batch took: a request waits for one batch at most, and the two flushes
+// (last uses, usage counts), each busy a quarter of the time at most,
+// leave the requests at least half the CPU. Once its budget has gone a
+// flush stops pausing, so that it still ends before the next one is due.
+// The flush at shutdown does not pause.
 type pacer struct {
 	until time.Time // no pauses from then on; zero: none at all
 }
+
+// restFactor is how many times a batch's time a paced flush then rests.
+const restFactor = 3
 
 // newPacer paces a flush that should be over within budget.
 func newPacer(budget time.Duration) *pacer {
 	return &pacer{until: time.Now().Add(budget)}
 }
 
-// pause waits as long as the batch that began at start took, while the
-// flush is paced; it returns early, with ctx's error, when ctx ends.
+// pause waits restFactor times as long as the batch that began at start
+// took, while the flush is paced; it returns early, with ctx's error, when
+// ctx ends.
 func (p *pacer) pause(ctx context.Context, start time.Time) error {
 	if p == nil {
 		return ctx.Err()
 	}
 	now := time.Now()
-	took := now.Sub(start)
-	if took <= 0 || now.Add(took).After(p.until) {
+	rest := restFactor * now.Sub(start)
+	if rest <= 0 || now.Add(rest).After(p.until) {
 		return ctx.Err()
 	}
-	t := time.NewTimer(took)
+	t := time.NewTimer(rest)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -106,7 +106,7 @@ func (l *lastUse) keep(uses map[string]time.Time) {
 // is the caller's, once no request can record a use any more.
 func (l *lastUse) run(ctx context.Context, interval time.Duration) {
 	every(ctx, interval, func(ctx context.Context) error {
-		return l.flushPaced(ctx, newPacer(interval/2))
+		return l.flushPaced(ctx, newPacer(interval*4/5))
 	}, func(err error) {
 		l.log.Error("cannot record last use; will retry", "keys", l.size(), "err", err)
 	})

@@ -89,7 +89,7 @@ func (u *usageCounts) flushPaced(ctx context.Context, p *pacer) error {
 // caller's.
 func (u *usageCounts) run(ctx context.Context, interval time.Duration) {
 	every(ctx, interval, func(ctx context.Context) error {
-		return u.flushPaced(ctx, newPacer(interval/2))
+		return u.flushPaced(ctx, newPacer(interval*4/5))
 	}, func(err error) {
 		u.log.Error("cannot record usage counts; will retry", "err", err)
 	})
