@@ -35,6 +35,26 @@ const lagCheck = 250 * time.Millisecond
 // reads 0).
 const standbyTouch = time.Second
 
+// clusterSchema is a new schema on the test cluster's primary and the same
+// schema on its standby, as URLs, and whether the standby is synchronous;
+// it skips the test without the cluster.
+func clusterSchema(t *testing.T) (primary, standby, syncState string) {
+	primaryBase, standbyBase := os.Getenv(storetest.PrimaryEnv), os.Getenv(storetest.StandbyEnv)
+	if primaryBase == "" || standbyBase == "" {
+		t.Skip("standby cases skipped: they need the test cluster; run eval \"$(./.ci/cluster up)\" (make cluster-up) to set " +
+			storetest.PrimaryEnv + " and " + storetest.StandbyEnv + " (docs/scaling.md)")
+	}
+	syncState = replicationState(t, primaryBase)
+	primary = pgSchema(t, primaryBase)
+	pu, _ := url.Parse(primary)
+	su, err := url.Parse(standbyBase)
+	if err != nil {
+		t.Fatalf("%s: %v", storetest.StandbyEnv, err)
+	}
+	su.RawQuery = pu.RawQuery // the same schema, replicated
+	return primary, su.String(), syncState
+}
+
 // standby is TestServe's scaling case (issue 16): verify through one and
 // two `keyadm serve --db PRIMARY --read-db STANDBY` processes, beside verify
 // on the primary alone and the trivial handler, on the test cluster
@@ -47,20 +67,7 @@ const standbyTouch = time.Second
 // lag gauge of each standby server is sampled every lagCheck throughout,
 // while last uses are written every standbyTouch.
 func (b *serveBench) standby(t *testing.T) {
-	primaryBase, standbyBase := os.Getenv(storetest.PrimaryEnv), os.Getenv(storetest.StandbyEnv)
-	if primaryBase == "" || standbyBase == "" {
-		t.Skip("standby cases skipped: they need the test cluster; run eval \"$(./.ci/cluster up)\" (make cluster-up) to set " +
-			storetest.PrimaryEnv + " and " + storetest.StandbyEnv + " (docs/scaling.md)")
-	}
-	syncState := replicationState(t, primaryBase)
-	primary := pgSchema(t, primaryBase)
-	pu, _ := url.Parse(primary)
-	su, err := url.Parse(standbyBase)
-	if err != nil {
-		t.Fatalf("%s: %v", storetest.StandbyEnv, err)
-	}
-	su.RawQuery = pu.RawQuery // the same schema, replicated
-	standby := su.String()
+	primary, standby, syncState := clusterSchema(t)
 	_, keysFile, _ := seedServe(t, primary, b.keys)
 
 	primaryArgs := []string{"--db", primary, "serve", "--listen", "ADDR", "--touch-interval", standbyTouch.String()}

@@ -88,9 +88,25 @@ func (s *Suite) TestAuthorityCache(t *testing.T) {
 
 	// A write transaction that disables alice sees it, then rolls back:
 	// the cache must not keep what was never committed.
-	hash := mustHash(t, c.Secret.String())
+	disableAndRollBack(t, db, mustHash(t, c.Secret.String()))
+	// The next commit reaches the version the rolled-back write saw: what
+	// that write read must not pass for it.
+	e.addPrincipal(apikey.KindUser, "acme", "bob", "read")
+	check("after the rollback and the next commit", "read", "write")
+
+	// A setting, through keyadm: the next check is refused.
+	e.setConfig("acme", apikey.SettingKeysEnabled, "false")
+	_, _, err := e.svc.Check(e.ctx, c.Secret.String())
+	wantRejected(t, err, apikey.ReasonDisabled)
+}
+
+// disableAndRollBack disables alice in a write transaction, reads the key
+// of hash there (its owner disabled, as the transaction sees it), and
+// rolls back.
+func disableAndRollBack(t *testing.T, db *sqlstore.DB, hash []byte) {
+	t.Helper()
 	rollback := errors.New("roll back")
-	err := db.Update(e.ctx, func(tx apikey.Tx) error {
+	err := db.Update(context.Background(), func(tx apikey.Tx) error {
 		p, err := tx.GetPrincipal(apikey.KindUser, "acme", "alice")
 		if err != nil {
 			return err
@@ -111,15 +127,6 @@ func (s *Suite) TestAuthorityCache(t *testing.T) {
 	if !errors.Is(err, rollback) {
 		t.Fatalf("update: %v", err)
 	}
-	// The next commit reaches the version the rolled-back write saw: what
-	// that write read must not pass for it.
-	e.addPrincipal(apikey.KindUser, "acme", "bob", "read")
-	check("after the rollback and the next commit", "read", "write")
-
-	// A setting, through keyadm: the next check is refused.
-	e.setConfig("acme", apikey.SettingKeysEnabled, "false")
-	_, _, err = e.svc.Check(e.ctx, c.Secret.String())
-	wantRejected(t, err, apikey.ReasonDisabled)
 }
 
 func mustHash(t *testing.T, plaintext string) []byte {
