@@ -20,7 +20,7 @@ const batchRows = 500
 func (tx *Tx) updateFrom(n int, valueType, set, where string) string {
 	row := "(CAST(? AS " + tx.db.Dialect.IDType + "), CAST(? AS " + valueType + "))"
 	return `UPDATE api_keys SET ` + set + ` FROM (SELECT column1 AS id, column2 AS value FROM (VALUES ` +
-		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + `) AS vals) AS v
+		repeatList(row, n) + `) AS vals) AS v
 		WHERE api_keys.id = v.id` + where
 }
 
@@ -36,7 +36,7 @@ func (tx *Tx) lockKeys(ids []string) error {
 	for i, id := range ids {
 		args[i] = id
 	}
-	q := `SELECT id FROM api_keys WHERE id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") +
+	q := `SELECT id FROM api_keys WHERE id IN (` + placeholders(len(ids)) +
 		`) ORDER BY id` + tx.db.Dialect.LockKeyRows
 	rows, err := tx.query(q, args...)
 	if err != nil {
@@ -153,7 +153,7 @@ func (tx *Tx) AddUsage(counts []apikey.UsageCount) error {
 		q := execAddUsage
 		if len(chunk) > 1 {
 			q = `INSERT INTO key_usage (key_id, tenant_id, hour, outcome, count) VALUES ` +
-				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(chunk)), ", ") + usageConflict
+				repeatList("(?, ?, ?, ?, ?)", len(chunk)) + usageConflict
 		}
 		if _, err := tx.hotExec(q, args...); err != nil {
 			return err

@@ -173,7 +173,7 @@ func copyTable(ctx context.Context, read, tx *sql.Tx, dst *DB, table string, pro
 	perBatch := max(1, maxCopyParams/len(cols))
 	insert := func(n int) string {
 		row := "(" + placeholders(len(cols)) + ")"
-		q := `INSERT INTO ` + quoteIdent(table) + ` (` + list + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+		q := `INSERT INTO ` + quoteIdent(table) + ` (` + list + `) VALUES ` + repeatList(row, n)
 		return dst.Dialect.Rebind(q)
 	}
 	full, err := tx.PrepareContext(ctx, insert(perBatch))

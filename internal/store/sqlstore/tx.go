@@ -116,8 +116,11 @@ func (tx *Tx) tp(t *time.Time) any {
 }
 
 // placeholders is n comma-separated ? marks.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+func placeholders(n int) string { return repeatList("?", n) }
+
+// repeatList is n copies of item, comma-separated: a VALUES list of n rows.
+func repeatList(item string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(item+", ", n), ", ")
 }
 
 // timeValue scans a time stored either as integer microseconds since the
