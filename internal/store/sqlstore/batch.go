@@ -14,14 +14,42 @@ import (
 // parameters each, well under every engine's parameter limit).
 const batchRows = 500
 
-// updateFrom is an UPDATE of api_keys joined with a VALUES list of n rows
-// (id, value), whose columns are typed, since no engine can infer a
-// parameter's type inside VALUES: set and where may use v.id and v.value.
-func (tx *Tx) updateFrom(n int, valueType, set, where string) string {
-	row := "(CAST(? AS " + tx.db.Dialect.IDType + "), CAST(? AS " + valueType + "))"
-	return `UPDATE api_keys SET ` + set + ` FROM (SELECT column1 AS id, column2 AS value FROM (VALUES ` +
-		repeatList(row, n) + `) AS vals) AS v
-		WHERE api_keys.id = v.id` + where
+// keyUpdate is an UPDATE of many keys' rows, each with its own value:
+// set and where may use v.id and v.value, whose SQL type is valueType (no
+// engine can infer a parameter's type inside VALUES); one runs the
+// prepared statement for a single key.
+type keyUpdate struct {
+	valueType, set, where string
+	one                   func(id string, value any) error
+}
+
+// updateKeys runs u for the keys of values, in id order, one statement
+// per batchRows keys (a lone key takes u.one), each after locking its
+// keys' rows in id order (lockKeys).
+func (tx *Tx) updateKeys(values map[string]any, u keyUpdate) error {
+	row := "(CAST(? AS " + tx.db.Dialect.IDType + "), CAST(? AS " + u.valueType + "))"
+	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(values)), batchRows) {
+		if len(chunk) == 1 {
+			if err := u.one(chunk[0], values[chunk[0]]); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := tx.lockKeys(chunk); err != nil {
+			return err
+		}
+		args := make([]any, 0, 2*len(chunk))
+		for _, id := range chunk {
+			args = append(args, id, values[id])
+		}
+		q := `UPDATE api_keys SET ` + u.set + ` FROM (SELECT column1 AS id, column2 AS value FROM (VALUES ` +
+			repeatList(row, len(chunk)) + `) AS vals) AS v
+		WHERE api_keys.id = v.id` + u.where
+		if _, err := tx.exec(q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lockKeys locks the rows of ids, in id order, where writers lock rows: an
@@ -50,28 +78,16 @@ func (tx *Tx) lockKeys(ids []string) error {
 // skipped. serve's flush writes thousands of keys: one statement each cost
 // a round trip each on PostgreSQL.
 func (tx *Tx) TouchKeys(uses map[string]time.Time) error {
-	ids := slices.Sorted(maps.Keys(uses))
-	for chunk := range slices.Chunk(ids, batchRows) {
-		if len(chunk) == 1 {
-			if err := tx.TouchKey(chunk[0], uses[chunk[0]]); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := tx.lockKeys(chunk); err != nil {
-			return err
-		}
-		args := make([]any, 0, 2*len(chunk))
-		for _, id := range chunk {
-			args = append(args, id, tx.t(uses[id]))
-		}
-		q := tx.updateFrom(len(chunk), tx.db.Dialect.TimeType, `last_used_at = v.value`,
-			` AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.value)`)
-		if _, err := tx.exec(q, args...); err != nil {
-			return err
-		}
+	values := make(map[string]any, len(uses))
+	for id, at := range uses {
+		values[id] = tx.t(at)
 	}
-	return nil
+	return tx.updateKeys(values, keyUpdate{valueType: tx.db.Dialect.TimeType, set: `last_used_at = v.value`,
+		where: ` AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.value)`,
+		one: func(id string, at any) error {
+			_, err := tx.hotExec(execTouchKey, at, id, at)
+			return err
+		}})
 }
 
 // usageRow is one key_usage row that AddUsage adds to.
@@ -126,24 +142,17 @@ func mergeUsage(counts []apikey.UsageCount) (rows []usageRow, valid map[string]i
 // another held while it waited for the key).
 func (tx *Tx) AddUsage(counts []apikey.UsageCount) error {
 	rows, valid := mergeUsage(counts)
-	ids := slices.Sorted(maps.Keys(valid))
-	for chunk := range slices.Chunk(ids, batchRows) {
-		if len(chunk) == 1 {
-			if _, err := tx.hotExec(execUseCount, valid[chunk[0]], chunk[0]); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := tx.lockKeys(chunk); err != nil {
+	uses := make(map[string]any, len(valid))
+	for id, n := range valid {
+		uses[id] = n
+	}
+	err := tx.updateKeys(uses, keyUpdate{valueType: "BIGINT", set: `use_count = api_keys.use_count + v.value`,
+		one: func(id string, n any) error {
+			_, err := tx.hotExec(execUseCount, n, id)
 			return err
-		}
-		args := make([]any, 0, 2*len(chunk))
-		for _, id := range chunk {
-			args = append(args, id, valid[id])
-		}
-		if _, err := tx.exec(tx.updateFrom(len(chunk), "BIGINT", `use_count = api_keys.use_count + v.value`, ``), args...); err != nil {
-			return err
-		}
+		}})
+	if err != nil {
+		return err
 	}
 	for chunk := range slices.Chunk(rows, batchRows) {
 		args := make([]any, 0, 5*len(chunk))
