@@ -141,9 +141,6 @@ type LimitTx interface {
 	// SpendUse takes one of key id's credits at now, after applying the
 	// refills due, in one statement; ok is false when none is left.
 	SpendUse(id string, now time.Time) (left int64, refilledAt *time.Time, ok bool, err error)
-	// AddUsage adds verification counts (per key, hour and outcome), and
-	// each key's valid ones to its use count.
-	AddUsage(counts []UsageCount) error
 	// EachUsage streams the counts a query selects, by key then hour.
 	EachUsage(q UsageQuery, fn func(UsageCount) error) error
 }

@@ -26,10 +26,9 @@ func (s *Service) Verify(ctx context.Context, tenant, plaintext string, required
 		if err := spend(tx, k, now, &Admission{}); err != nil {
 			return err
 		}
-		if err := tx.TouchKey(k.ID, now); err != nil {
-			return err
-		}
-		if err := tx.AddUsage([]UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: now, Outcome: OutcomeValid, Count: 1}}); err != nil {
+		err := tx.RecordActivity(Activity{Uses: map[string]time.Time{k.ID: now},
+			Counts: []UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: now, Outcome: OutcomeValid, Count: 1}}})
+		if err != nil {
 			return err
 		}
 		k, err = tx.GetKey(k.ID, "") // the whole record, as it now stands
@@ -55,7 +54,7 @@ func (s *Service) countRejected(ctx context.Context, k *Key, rejection error) {
 		return
 	}
 	_ = s.Store.Update(ctx, func(tx Tx) error {
-		return tx.AddUsage([]UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: tx.Now(), Outcome: reason, Count: 1}})
+		return tx.RecordActivity(Activity{Counts: []UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: tx.Now(), Outcome: reason, Count: 1}}})
 	})
 }
 
@@ -147,13 +146,4 @@ func authorize(g *KeyGrant, now time.Time, client netip.Addr, required []string)
 		return e
 	}
 	return nil
-}
-
-// Touch records the last use of many keys in one transaction; a time
-// never moves a key's last use backwards, and deleted keys are skipped.
-func (s *Service) Touch(ctx context.Context, uses map[string]time.Time) error {
-	if len(uses) == 0 {
-		return nil
-	}
-	return s.Store.Update(ctx, func(tx Tx) error { return tx.TouchKeys(uses) })
 }

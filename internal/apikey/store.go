@@ -47,11 +47,11 @@ type Tx interface {
 	// SaveKey writes a key's mutable fields.
 	SaveKey(k *Key) error
 	DeleteKey(id string) error
-	TouchKey(id string, at time.Time) error
-	// TouchKeys records many keys' last uses, as TouchKey each, taking
-	// their rows' locks in id order (two serves flushing the same keys at
-	// once must not deadlock).
-	TouchKeys(uses map[string]time.Time) error
+	// RecordActivity records last uses and usage counts (Activity), one
+	// row write per key for both, taking the keys' row locks in id order
+	// before any usage row's (two serves flushing the same keys at once,
+	// or a flush beside a verify, must not deadlock).
+	RecordActivity(a Activity) error
 	CountActive(tenant string, owner *string) (int, error)
 	// EachKey calls fn for each key the query selects, in order, streaming.
 	EachKey(q ListQuery, fn func(*Key) error) error

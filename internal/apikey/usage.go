@@ -47,10 +47,23 @@ func (s *Service) Usage(ctx context.Context, q UsageQuery, fn func(UsageCount) e
 	})
 }
 
-// RecordUsage adds usage counts in one transaction (the server's flush).
-func (s *Service) RecordUsage(ctx context.Context, counts []UsageCount) error {
-	if len(counts) == 0 {
+// Activity is what verifications leave behind: each key's latest use
+// (a time never moves a key's last use backwards) and counts by key, hour
+// and outcome, whose valid ones add to the key's use count.
+type Activity struct {
+	Uses   map[string]time.Time
+	Counts []UsageCount
+}
+
+// Empty reports whether a holds nothing to record.
+func (a Activity) Empty() bool { return len(a.Uses) == 0 && len(a.Counts) == 0 }
+
+// RecordActivity records last uses and usage counts in one transaction
+// (the server's flush); deleted keys' last uses are skipped, and their
+// counts kept.
+func (s *Service) RecordActivity(ctx context.Context, a Activity) error {
+	if a.Empty() {
 		return nil
 	}
-	return s.Store.Update(ctx, func(tx Tx) error { return tx.AddUsage(counts) })
+	return s.Store.Update(ctx, func(tx Tx) error { return tx.RecordActivity(a) })
 }

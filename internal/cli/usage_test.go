@@ -16,10 +16,10 @@ import (
 func TestUsageRun(t *testing.T) {
 	e := newTestEnv(t, output.Table)
 	k := e.create(t, "counted")
-	if err := e.Service.RecordUsage(context.Background(), []apikey.UsageCount{
+	if err := e.Service.RecordActivity(context.Background(), apikey.Activity{Counts: []apikey.UsageCount{
 		{KeyID: k.ID, TenantID: k.TenantID, Hour: e.Now(), Outcome: "valid", Count: 4},
 		{KeyID: k.ID, TenantID: k.TenantID, Hour: e.Now(), Outcome: "rate_limited", Count: 1},
-	}); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := usageRun(context.Background(), &UsageOptions{Env: e.Env, KeyID: k.ID, Since: time.Hour}); err != nil {

@@ -52,11 +52,11 @@ func (s *Server) authenticate(r *http.Request, client netip.Addr, required ...st
 	k, now, err := s.svc.CheckFrom(r.Context(), plaintext, client, required...)
 	if err != nil {
 		if k != nil {
-			s.usage.record(k, now, apikey.ErrorReason(err))
+			s.activity.count(k, now, apikey.ErrorReason(err))
 		}
 		return nil, err
 	}
-	s.uses.record(k.ID, now)
+	s.activity.use(k.ID, now)
 	info(r).keyID = k.ID
 	return k, nil
 }

@@ -72,7 +72,7 @@ func seedForList(t *testing.T, h *harness) {
 	if _, _, err := h.svc.Revoke(ctx, "p", revoke, "", "tester"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.svc.Touch(ctx, uses); err != nil {
+	if err := h.svc.RecordActivity(ctx, apikey.Activity{Uses: uses}); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(5 * time.Hour) // some keys expire

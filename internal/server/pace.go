@@ -5,49 +5,52 @@ import (
 	"time"
 )
 
-// A flush of last uses or usage counts shares the CPU with the requests
-// (SQLite runs in the process; on a small machine PostgreSQL shares its
-// cores too). After a busy interval it writes as many keys as were used
-// in it, tens of thousands: in one go that took seconds of CPU, and every
-// request arriving meanwhile waited behind it (issue 17: p99 of hundreds
-// of milliseconds at half of verify's peak). So a periodic flush writes
-// small batches and, after each, pauses restFactor times as long as the
-// batch took: a request waits for one batch at most, and the two flushes
-// (last uses, usage counts), each busy a quarter of the time at most,
-// leave the requests at least half the CPU. Once its budget has gone a
-// flush stops pausing, so that it still ends before the next one is due.
-// The flush at shutdown does not pause.
+// A flush of keys' activity shares the CPU with the requests (SQLite runs
+// in the process; on a small machine PostgreSQL shares its cores too).
+// After a busy interval it writes as many keys as were used in it, tens of
+// thousands: in one go that took seconds of CPU, and requests arriving
+// meanwhile waited behind it. Paced so that each batch rested three times
+// as long as it took, the flush still held a quarter of the core for a
+// quarter of the interval, and at half of verify's peak the requests
+// queued (issue 17: p50 of 10-30 ms, p99 over 100 ms). So a periodic
+// flush spreads its batches evenly over its budget, four fifths of the
+// interval: 100,000 keys in batches of 100 over 48 s start one batch every
+// 48 ms, a few milliseconds of work each. A flush behind its schedule
+// (its batches slower than their share) does not pause, so that it still
+// ends before the next one is due. The flush at shutdown does not pause.
 type pacer struct {
-	until time.Time // no pauses from then on; zero: none at all
+	start  time.Time
+	budget time.Duration
+	step   time.Duration // between the starts of two batches (plan)
 }
-
-// restFactor is how many times a batch's time a paced flush then rests.
-const restFactor = 3
 
 // newPacer paces a flush that should be over within budget.
 func newPacer(budget time.Duration) *pacer {
-	return &pacer{until: time.Now().Add(budget)}
+	return &pacer{start: time.Now(), budget: budget}
 }
 
-// pause waits restFactor times as long as the batch that began at start
-// took, while the flush is paced; it returns early, with ctx's error, when
-// ctx ends.
-func (p *pacer) pause(ctx context.Context, start time.Time) error {
+// plan shares the budget out among n batches.
+func (p *pacer) plan(n int) {
+	if p != nil && n > 0 {
+		p.step = p.budget / time.Duration(n)
+	}
+}
+
+// pause waits until batch next is due, while the flush is paced; it
+// returns early when ctx ends.
+func (p *pacer) pause(ctx context.Context, next int) {
 	if p == nil {
-		return ctx.Err()
+		return
 	}
-	now := time.Now()
-	rest := restFactor * now.Sub(start)
-	if rest <= 0 || now.Add(rest).After(p.until) {
-		return ctx.Err()
+	wait := time.Until(p.start.Add(time.Duration(next) * p.step))
+	if wait <= 0 {
+		return
 	}
-	t := time.NewTimer(rest)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
 	case <-t.C:
-		return nil
 	}
 }
 

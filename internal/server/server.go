@@ -26,7 +26,8 @@ const (
 	// readHeaderTimeout bounds a client that sends its headers slowly.
 	readHeaderTimeout = 5 * time.Second
 	maxHeaderBytes    = 32 << 10
-	// flushTimeout bounds the last write of last uses at shutdown.
+	// flushTimeout bounds the last write of keys' activity at shutdown,
+	// and each batch of a periodic flush.
 	flushTimeout = 30 * time.Second
 )
 
@@ -36,7 +37,8 @@ type Config struct {
 	// Log receives one line per request and the server's errors; never a
 	// key or an Authorization header. Nil discards them.
 	Log *slog.Logger
-	// TouchInterval is how often coalesced last uses are written.
+	// TouchInterval is how often coalesced last uses and usage counts
+	// are written.
 	TouchInterval time.Duration
 	// MaxBodyBytes bounds request bodies; a larger one gets 413.
 	MaxBodyBytes int64
@@ -59,13 +61,12 @@ type Config struct {
 
 // Server answers the verification and admin API.
 type Server struct {
-	cfg     Config
-	svc     *apikey.Service
-	log     *slog.Logger
-	uses    *lastUse
-	usage   *usageCounts
-	metrics *metrics
-	replica *replica // nil without a read database
+	cfg      Config
+	svc      *apikey.Service
+	log      *slog.Logger
+	activity *activity
+	metrics  *metrics
+	replica  *replica // nil without a read database
 	// failures and adminRates are in-memory limits, per process.
 	failures, adminRates memLimiter
 	handler              http.Handler
@@ -84,11 +85,10 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Log}
-	s.uses = &lastUse{write: cfg.Service.Touch, log: cfg.Log}
-	s.usage = &usageCounts{write: cfg.Service.RecordUsage, log: cfg.Log}
-	s.metrics = newMetrics(s.uses.size)
-	s.uses.written = func(n int) { s.metrics.lastUses("ok", n) }
-	s.uses.failed = func(n int) { s.metrics.lastUses("error", n) }
+	s.activity = &activity{write: cfg.Service.RecordActivity, log: cfg.Log}
+	s.metrics = newMetrics(s.activity.size)
+	s.activity.written = func(n int) { s.metrics.lastUses("ok", n) }
+	s.activity.failed = func(n int) { s.metrics.lastUses("error", n) }
 	if cfg.Replication != nil {
 		s.replica = s.newReplica()
 	}
@@ -187,12 +187,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	flushed := make(chan struct{})
 	go func() {
 		defer close(flushed)
-		s.uses.run(flushCtx, s.cfg.TouchInterval)
-	}()
-	usageFlushed := make(chan struct{})
-	go func() {
-		defer close(usageFlushed)
-		s.usage.run(flushCtx, s.cfg.TouchInterval)
+		s.activity.run(flushCtx, s.cfg.TouchInterval)
 	}()
 	if s.replica != nil {
 		// The first check ends before the first request is served, so
@@ -221,19 +216,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopFlushing()
 	<-flushed
-	<-usageFlushed
 	fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
-	n := s.uses.size()
-	if ferr := s.uses.flush(fctx); ferr != nil {
-		s.log.Error("cannot record last use at shutdown", "keys", s.uses.size(), "err", ferr)
+	n := s.activity.size()
+	if ferr := s.activity.flush(fctx); ferr != nil {
+		s.log.Error("cannot record last uses and usage counts at shutdown", "keys", s.activity.size(), "err", ferr)
 		err = errors.Join(err, ferr)
 	} else {
 		s.log.Info("last uses written", "keys", n)
-	}
-	if uerr := s.usage.flush(fctx); uerr != nil {
-		s.log.Error("cannot record usage counts at shutdown", "err", uerr)
-		err = errors.Join(err, uerr)
 	}
 	return err
 }

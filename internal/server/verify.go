@@ -73,7 +73,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	info(r).outcome = outcome
 	s.metrics.verified(outcome)
 	if k != nil && outcome != outcomeError {
-		s.usage.record(k, time.Now(), outcome)
+		s.activity.count(k, time.Now(), outcome)
 	}
 	if err != nil {
 		if status, _ := describe(err); status == http.StatusUnauthorized {

@@ -97,7 +97,7 @@ func seedStore(t *testing.T, db DB, n int) []apikey.Secret {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.RecordUsage(ctx, []apikey.UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Outcome: "valid", Count: 3}}); err != nil {
+	if err := svc.RecordActivity(ctx, apikey.Activity{Counts: []apikey.UsageCount{{KeyID: k.ID, TenantID: k.TenantID, Hour: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Outcome: "valid", Count: 3}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Update(ctx, func(tx apikey.Tx) error {

@@ -14,23 +14,32 @@ import (
 // parameters each, well under every engine's parameter limit).
 const batchRows = 500
 
-// keyUpdate is an UPDATE of many keys' rows, each with its own value:
-// set and where may use v.id and v.value, whose SQL type is valueType (no
-// engine can infer a parameter's type inside VALUES); one runs the
-// prepared statement for a single key.
-type keyUpdate struct {
-	valueType, set, where string
-	one                   func(id string, value any) error
+// keyUse is what a key's row gains from activity: its latest use (the
+// engine's form of a time; nil: none) and its valid verifications.
+type keyUse struct {
+	at any
+	n  int64
 }
 
-// updateKeys runs u for the keys of values, in id order, one statement
-// per batchRows keys (a lone key takes u.one), each after locking its
-// keys' rows in id order (lockKeys).
-func (tx *Tx) updateKeys(values map[string]any, u keyUpdate) error {
-	row := "(CAST(? AS " + tx.db.Dialect.IDType + "), CAST(? AS " + u.valueType + "))"
-	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(values)), batchRows) {
+// execRecordUse records one key's use (keyUse); it is prepared once, for
+// keyadm verify's one key (see hotQueries). A use never moves last use
+// backwards; a nil one leaves it as it is.
+const execRecordUse = `UPDATE api_keys SET
+	last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END,
+	use_count = use_count + ?
+	WHERE id = +?`
+
+// recordUses writes keys' uses, in id order, one statement per batchRows
+// keys (a lone key takes execRecordUse), each after locking its keys'
+// rows in id order (lockKeys). Each row is written once for its last use
+// and its use count: a flush writes every key used in its interval, and
+// each row write is a page write (issue 17).
+func (tx *Tx) recordUses(uses map[string]keyUse) error {
+	row := "(CAST(? AS " + tx.db.Dialect.IDType + "), CAST(? AS " + tx.db.Dialect.TimeType + "), CAST(? AS BIGINT))"
+	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(uses)), batchRows) {
 		if len(chunk) == 1 {
-			if err := u.one(chunk[0], values[chunk[0]]); err != nil {
+			u := uses[chunk[0]]
+			if _, err := tx.hotExec(execRecordUse, u.at, u.at, u.n, chunk[0]); err != nil {
 				return err
 			}
 			continue
@@ -38,13 +47,17 @@ func (tx *Tx) updateKeys(values map[string]any, u keyUpdate) error {
 		if err := tx.lockKeys(chunk); err != nil {
 			return err
 		}
-		args := make([]any, 0, 2*len(chunk))
+		args := make([]any, 0, 3*len(chunk))
 		for _, id := range chunk {
-			args = append(args, id, values[id])
+			args = append(args, id, uses[id].at, uses[id].n)
 		}
-		q := `UPDATE api_keys SET ` + u.set + ` FROM (SELECT column1 AS id, column2 AS value FROM (VALUES ` +
+		q := `UPDATE api_keys SET
+			last_used_at = CASE WHEN api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at
+				THEN v.at ELSE api_keys.last_used_at END,
+			use_count = api_keys.use_count + v.n
+		FROM (SELECT column1 AS id, column2 AS at, column3 AS n FROM (VALUES ` +
 			repeatList(row, len(chunk)) + `) AS vals) AS v
-		WHERE api_keys.id = v.id` + u.where
+		WHERE api_keys.id = v.id`
 		if _, err := tx.exec(q, args...); err != nil {
 			return err
 		}
@@ -73,24 +86,7 @@ func (tx *Tx) lockKeys(ids []string) error {
 	return rows.Close()
 }
 
-// TouchKeys records the last use of many keys, never moving one backwards,
-// in one statement per batchRows keys, in id order; deleted keys are
-// skipped. serve's flush writes thousands of keys: one statement each cost
-// a round trip each on PostgreSQL.
-func (tx *Tx) TouchKeys(uses map[string]time.Time) error {
-	values := make(map[string]any, len(uses))
-	for id, at := range uses {
-		values[id] = tx.t(at)
-	}
-	return tx.updateKeys(values, keyUpdate{valueType: tx.db.Dialect.TimeType, set: `last_used_at = v.value`,
-		where: ` AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.value)`,
-		one: func(id string, at any) error {
-			_, err := tx.hotExec(execTouchKey, at, id, at)
-			return err
-		}})
-}
-
-// usageRow is one key_usage row that AddUsage adds to.
+// usageRow is one key_usage row that RecordActivity adds to.
 type usageRow struct {
 	key, tenant, outcome string
 	hour                 time.Time
@@ -104,7 +100,7 @@ type usageID struct {
 }
 
 // mergeUsage sums counts by key, hour and outcome (one statement may not
-// change a row twice), in the order AddUsage takes its locks, and sums
+// change a row twice), in the order RecordActivity takes its locks, and sums
 // each key's valid ones.
 func mergeUsage(counts []apikey.UsageCount) (rows []usageRow, valid map[string]int64) {
 	byRow := map[usageID]*usageRow{}
@@ -133,25 +129,26 @@ func mergeUsage(counts []apikey.UsageCount) (rows []usageRow, valid map[string]i
 	return rows, valid
 }
 
-// AddUsage adds verification counts, one row per key, hour and outcome,
-// and each key's valid ones to its use count, in one statement per
-// batchRows rows. It takes its row locks in one order, the keys' rows by
-// id before any usage row, as TouchKey and the credits take the key's row
-// first: transactions that took them in different orders deadlocked on
+// RecordActivity records last uses and usage counts: each key's row is
+// written once, for its last use and its valid counts (recordUses), and
+// the counts go to one row per key, hour and outcome, in one statement
+// per batchRows rows. It takes its row locks in one order, the keys' rows
+// by id before any usage row, as the credits take the key's row first:
+// transactions that took them in different orders deadlocked on
 // PostgreSQL (a verify that had touched a key waiting for a usage row
 // another held while it waited for the key).
-func (tx *Tx) AddUsage(counts []apikey.UsageCount) error {
-	rows, valid := mergeUsage(counts)
-	uses := make(map[string]any, len(valid))
-	for id, n := range valid {
-		uses[id] = n
+func (tx *Tx) RecordActivity(a apikey.Activity) error {
+	rows, valid := mergeUsage(a.Counts)
+	uses := make(map[string]keyUse, max(len(a.Uses), len(valid)))
+	for id, at := range a.Uses {
+		uses[strings.ToLower(id)] = keyUse{at: tx.t(at)}
 	}
-	err := tx.updateKeys(uses, keyUpdate{valueType: "BIGINT", set: `use_count = api_keys.use_count + v.value`,
-		one: func(id string, n any) error {
-			_, err := tx.hotExec(execUseCount, n, id)
-			return err
-		}})
-	if err != nil {
+	for id, n := range valid {
+		u := uses[id]
+		u.n = n
+		uses[id] = u
+	}
+	if err := tx.recordUses(uses); err != nil {
 		return err
 	}
 	for chunk := range slices.Chunk(rows, batchRows) {

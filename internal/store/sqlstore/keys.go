@@ -52,8 +52,6 @@ const (
 		LEFT JOIN principals u ON u.tenant_id = k.tenant_id AND u.kind = 'user' AND u.id = k.owner_id
 		LEFT JOIN principals m ON m.tenant_id = k.tenant_id AND m.kind = 'team' AND m.id = k.team_id
 		WHERE k.key_hash = +?`
-	execTouchKey = `UPDATE api_keys SET last_used_at = ? WHERE id = +?
-		AND (last_used_at IS NULL OR last_used_at < ?)`
 	queryConfigValues = `SELECT name, value FROM tenant_config WHERE tenant_id = +?`
 )
 
@@ -126,12 +124,6 @@ func (tx *Tx) SaveKey(k *apikey.Key) error {
 func (tx *Tx) DeleteKey(id string) error {
 	res, err := tx.exec(`DELETE FROM api_keys WHERE id = ?`, id)
 	return mustAffect(res, err, id)
-}
-
-// TouchKey records a use, never moving last use backwards.
-func (tx *Tx) TouchKey(id string, at time.Time) error {
-	_, err := tx.hotExec(execTouchKey, tx.t(at), id, tx.t(at))
-	return err
 }
 
 func mustAffect(res sql.Result, err error, id string) error {

@@ -22,7 +22,7 @@ type storedRate struct {
 }
 
 // limitValues are a key's limits as stored, in limitColumns' order (less
-// use_count, which only AddUsage writes).
+// use_count, which only RecordActivity writes).
 func limitValues(l *apikey.Limits) ([]any, error) {
 	rj, err := encodeRates(l.RateLimits)
 	if err != nil {

@@ -182,7 +182,7 @@ func (db *DB) formatError(err error) error {
 }
 
 // hotQueries are the statements worth preparing once: the verify path.
-var hotQueries = []string{queryKeyByHash, queryGrantByHash, execTouchKey, queryConfigValues, execAddUsage, execUseCount}
+var hotQueries = []string{queryKeyByHash, queryGrantByHash, execRecordUse, queryConfigValues, execAddUsage}
 
 // prepareHot prepares the hot statements on both pools, outside any
 // transaction: preparing inside one could wait for a connection the

@@ -7,12 +7,11 @@ import (
 	"github.com/keyadm/keyadm/internal/apikey"
 )
 
-// The statements of usage, prepared once (see hotQueries): keyadm verify
-// runs them for its one key; serve's flush batches them (AddUsage).
+// The statement of usage, prepared once (see hotQueries): keyadm verify
+// runs it for its one key; serve's flush batches it (RecordActivity).
 const (
 	usageConflict = ` ON CONFLICT (key_id, hour, outcome) DO UPDATE SET count = key_usage.count + excluded.count`
 	execAddUsage  = `INSERT INTO key_usage (key_id, tenant_id, hour, outcome, count) VALUES (?, ?, ?, ?, ?)` + usageConflict
-	execUseCount  = `UPDATE api_keys SET use_count = use_count + ? WHERE id = +?`
 )
 
 // EachUsage streams usage counts by key, then hour, then outcome.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
@@ -216,5 +217,42 @@ func (s *Suite) BenchmarkSweep(b *testing.B) {
 				b.Fatalf("revoked %d of %d: %v", got, n, err)
 			}
 		}
+	})
+}
+
+// flushBatch is how many keys a serve flush writes per transaction
+// (server.activityBatch).
+const flushBatch = 100
+
+// BenchmarkFlush: one transaction of serve's flush, a batch of 100 keys
+// picked at random across the store, each with a last use and a valid
+// count (RecordActivity); ns/key is the cost of a key a flush writes.
+func (s *Suite) BenchmarkFlush(b *testing.B) {
+	s.eachSize(b, func(b *testing.B, st *benchStore) {
+		var ids []string
+		err := st.svc.Store.View(st.ctx, func(tx apikey.Tx) error {
+			return tx.EachKey(apikey.ListQuery{Now: time.Now()}, func(k *apikey.Key) error {
+				ids = append(ids, k.ID)
+				return nil
+			})
+		})
+		if err != nil || len(ids) != st.n {
+			b.Fatalf("%d keys of %d: %v", len(ids), st.n, err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		at := time.Now()
+		b.ResetTimer()
+		for range b.N {
+			a := apikey.Activity{Uses: make(map[string]time.Time, flushBatch)}
+			for range flushBatch {
+				id := ids[rng.IntN(len(ids))]
+				a.Uses[id] = at
+				a.Counts = append(a.Counts, apikey.UsageCount{KeyID: id, TenantID: "t", Hour: at, Outcome: apikey.OutcomeValid, Count: 1})
+			}
+			if err := st.svc.RecordActivity(st.ctx, a); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*flushBatch), "ns/key")
 	})
 }

@@ -173,7 +173,7 @@ func (s *Suite) TestUsageCounts(t *testing.T) {
 		{KeyID: b.Key.ID, TenantID: "other", Hour: h, Outcome: "valid", Count: 5},
 	}
 	for range 2 {
-		if err := e.svc.RecordUsage(e.ctx, add); err != nil {
+		if err := e.svc.RecordActivity(e.ctx, apikey.Activity{Counts: add}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -37,7 +37,9 @@ func (s *Suite) TestListFilters(t *testing.T) {
 	}
 	_ = start
 	// oldUsed was used long ago: touch it directly in the past.
-	if err := e.store.Update(e.ctx, func(tx apikey.Tx) error { return tx.TouchKey(oldUsed, start.Add(time.Hour)) }); err != nil {
+	if err := e.store.Update(e.ctx, func(tx apikey.Tx) error {
+		return tx.RecordActivity(apikey.Activity{Uses: map[string]time.Time{oldUsed: start.Add(time.Hour)}})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	expiredKey := mk("short", apikey.CreateInput{TenantID: "a", Expiry: apikey.Expiry{In: new(time.Minute)}})
