@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,33 +227,105 @@ const flushBatch = 100
 
 // BenchmarkFlush: one transaction of serve's flush, a batch of 100 keys
 // picked at random across the store, each with a last use and a valid
-// count (RecordActivity); ns/key is the cost of a key a flush writes.
+// count (RecordActivity); ns/key is the time a key a flush writes takes,
+// cpu-ns/key the CPU it takes (the process's, all threads: what serve's
+// requests lose to it).
 func (s *Suite) BenchmarkFlush(b *testing.B) {
 	s.eachSize(b, func(b *testing.B, st *benchStore) {
-		var ids []string
-		err := st.svc.Store.View(st.ctx, func(tx apikey.Tx) error {
-			return tx.EachKey(apikey.ListQuery{Now: time.Now()}, func(k *apikey.Key) error {
-				ids = append(ids, k.ID)
-				return nil
-			})
-		})
-		if err != nil || len(ids) != st.n {
-			b.Fatalf("%d keys of %d: %v", len(ids), st.n, err)
-		}
+		ids := st.ids(b)
 		rng := rand.New(rand.NewPCG(1, 2))
 		at := time.Now()
+		cpu0 := cpuTime()
 		b.ResetTimer()
 		for range b.N {
-			a := apikey.Activity{Uses: make(map[string]time.Time, flushBatch)}
-			for range flushBatch {
-				id := ids[rng.IntN(len(ids))]
-				a.Uses[id] = at
-				a.Counts = append(a.Counts, apikey.UsageCount{KeyID: id, TenantID: "t", Hour: at, Outcome: apikey.OutcomeValid, Count: 1})
-			}
-			if err := st.svc.RecordActivity(st.ctx, a); err != nil {
+			if err := st.svc.RecordActivity(st.ctx, randomBatch(rng, ids, at)); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*flushBatch), "ns/key")
+		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*flushBatch), "cpu-ns/key")
+	})
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ids are the ids of every key of the store.
+func (st *benchStore) ids(b *testing.B) []string {
+	var ids []string
+	err := st.svc.Store.View(st.ctx, func(tx apikey.Tx) error {
+		return tx.EachKey(apikey.ListQuery{Now: time.Now()}, func(k *apikey.Key) error {
+			ids = append(ids, k.ID)
+			return nil
+		})
+	})
+	if err != nil || len(ids) != st.n {
+		b.Fatalf("%d keys of %d: %v", len(ids), st.n, err)
+	}
+	return ids
+}
+
+// randomBatch is a flush's batch of flushBatch keys of ids picked at
+// random, each with a last use and a valid count at at.
+func randomBatch(rng *rand.Rand, ids []string, at time.Time) apikey.Activity {
+	a := apikey.Activity{Uses: make(map[string]time.Time, flushBatch)}
+	for range flushBatch {
+		id := ids[rng.IntN(len(ids))]
+		a.Uses[id] = at
+		a.Counts = append(a.Counts, apikey.UsageCount{KeyID: id, TenantID: "t", Hour: at, Outcome: apikey.OutcomeValid, Count: 1})
+	}
+	return a
+}
+
+// BenchmarkCheckDuringFlush: BenchmarkCheck on four goroutines (serve's
+// read pool has four connections), quiet, then while serve's flush writes
+// a batch of 100 random keys every 50 ms (about its pace after a busy
+// minute of 100,000 keys): each commit empties the readers' page caches,
+// which then read their pages again.
+func (s *Suite) BenchmarkCheckDuringFlush(b *testing.B) {
+	s.eachSize(b, func(b *testing.B, st *benchStore) {
+		ids := st.ids(b)
+		for _, flushing := range []bool{false, true} {
+			b.Run(map[bool]string{false: "quiet", true: "flushing"}[flushing], func(b *testing.B) {
+				ctx, stop := context.WithCancel(st.ctx)
+				done := make(chan int)
+				go func() {
+					batches := 0
+					defer func() { done <- batches }()
+					rng := rand.New(rand.NewPCG(3, 4))
+					t := time.NewTicker(50 * time.Millisecond)
+					defer t.Stop()
+					for flushing {
+						select {
+						case <-ctx.Done():
+							return
+						case <-t.C:
+						}
+						if err := st.svc.RecordActivity(st.ctx, randomBatch(rng, ids, time.Now())); err != nil {
+							b.Error(err)
+							return
+						}
+						batches++
+					}
+				}()
+				b.SetParallelism(2) // 2 × GOMAXPROCS goroutines: 4 on 2 cores
+				b.RunParallel(func(pb *testing.PB) {
+					for i := 0; pb.Next(); i++ {
+						if _, _, err := st.svc.Check(st.ctx, st.secrets[i%len(st.secrets)]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				stop()
+				b.ReportMetric(float64(<-done)/b.Elapsed().Seconds(), "flushes/s")
+			})
+		}
 	})
 }
