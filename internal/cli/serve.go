@@ -54,10 +54,10 @@ tables:
 The /v1/api-keys routes want a key with the admin permission and reach that
 key's own tenant only (--tenant plays no part); their changes are audited
 with the actor key:<admin key id>. Every request reads the database, so a
-revoked or expired key is refused at once. Last use is written at most once
-per key per --touch-interval, and at shutdown: SIGINT or SIGTERM lets the
-requests in flight finish, writes the pending last uses and exits 0 (a second
-signal stops at once). One log line per request goes to stderr, never a key.
+revoked or expired key is refused at once. Last use and usage counts are
+written at most once per key per --touch-interval, and at shutdown: SIGINT or
+SIGTERM lets the requests in flight finish, writes the pending last uses and
+counts and exits 0 (a second signal stops at once). One log line per request goes to stderr, never a key.
 
 With --read-db, a PostgreSQL hot standby of --db, verify and admin reads go
 to the standby and every write (last use, admin changes) to --db. A revoke
@@ -130,7 +130,7 @@ func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Listen, "listen", DefaultListen, "address to listen on, HOST:PORT (port 0: any free port)")
-	fl.DurationVar(&opts.Config.TouchInterval, "touch-interval", server.DefaultTouchInterval, "how often last uses are written")
+	fl.DurationVar(&opts.Config.TouchInterval, "touch-interval", server.DefaultTouchInterval, "how often last uses and usage counts are written")
 	fl.DurationVar(&opts.Config.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "longest time to read a request")
 	fl.DurationVar(&opts.Config.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "longest time to answer a request")
 	fl.DurationVar(&opts.Config.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")

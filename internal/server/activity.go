@@ -23,16 +23,16 @@ type activity struct {
 	// write records a batch in one transaction (Service.RecordActivity).
 	write func(ctx context.Context, a apikey.Activity) error
 	log   *slog.Logger
-	// written counts keys whose last use was written, and failed those
-	// whose write failed.
+	// written counts last uses written, and failed those whose write
+	// failed or was not tried (they stay pending).
 	written, failed func(n int)
 
 	mu     sync.Mutex
 	uses   map[string]time.Time
 	counts map[usageKey]int64
 	// lastUses and lastCounts are how large the last flush's maps were:
-	// the next interval's start that large rather than growing to it
-	// again, request by request.
+	// the next interval's maps start that large rather than growing to
+	// it again, request by request.
 	lastUses, lastCounts int
 }
 
@@ -143,22 +143,25 @@ func (a *activity) flush(ctx context.Context) error { return a.flushPaced(ctx, n
 // flushPaced writes everything pending, one transaction per batch, paced
 // by p (nil: not paced). It stops at the first batch that fails, or when
 // ctx ends, and puts that batch and those not yet tried back to pending.
-// A batch once begun runs to its end even if ctx ends meanwhile
-// (flushTimeout bounds it): a commit cut short could have landed, and
-// writing its counts again would count them twice.
+// A batch once begun runs to its end even if ctx is cancelled meanwhile
+// (shutdown): a commit cut short could have landed, and writing its counts
+// again would count them twice. So counts are written once unless a
+// commit's outcome is unknown (its deadline passed, or the connection
+// broke, during COMMIT): then they are written again, at least once.
 func (a *activity) flushPaced(ctx context.Context, p *pacer) error {
 	batches := a.take()
 	p.plan(len(batches))
 	for i, b := range batches {
-		if err := ctx.Err(); err != nil {
-			a.keep(batches[i:])
-			return err
+		err := ctx.Err()
+		if err == nil {
+			err = a.writeBatch(ctx, b)
 		}
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
-		err := a.write(wctx, b)
-		cancel()
 		if err != nil {
-			a.failed(len(b.Uses))
+			n := 0
+			for _, left := range batches[i:] {
+				n += len(left.Uses)
+			}
+			a.failed(n)
 			a.keep(batches[i:])
 			return err
 		}
@@ -168,6 +171,19 @@ func (a *activity) flushPaced(ctx context.Context, p *pacer) error {
 		}
 	}
 	return nil
+}
+
+// writeBatch writes one batch, by ctx's deadline if it has one (the flush
+// at shutdown), else within flushTimeout, and whether or not ctx is
+// cancelled meanwhile (see flushPaced).
+func (a *activity) writeBatch(ctx context.Context, b apikey.Activity) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(flushTimeout)
+	}
+	wctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	return a.write(wctx, b)
 }
 
 // run flushes every interval, paced over four fifths of it, until ctx is

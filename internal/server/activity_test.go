@@ -204,6 +204,26 @@ func TestActivityFinishesBatch(t *testing.T) {
 	}
 }
 
+// TestActivityBatchDeadline: a batch keeps to the deadline of the flush's
+// context (shutdown's), though not to its cancellation.
+func TestActivityBatchDeadline(t *testing.T) {
+	a := &activity{log: slog.New(slog.DiscardHandler), written: func(int) {}, failed: func(int) {},
+		write: func(wctx context.Context, _ apikey.Activity) error {
+			<-wctx.Done() // a database that does not answer
+			return wctx.Err()
+		}}
+	a.use("a", time.Now())
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	if err := a.flush(ctx); !errors.Is(err, context.DeadlineExceeded) || time.Since(began) > 5*time.Second {
+		t.Fatalf("flush: %v after %s, want the deadline's error after about 50ms", err, time.Since(began))
+	}
+	if a.size() != 1 {
+		t.Fatalf("%d pending, want the unwritten use", a.size())
+	}
+}
+
 // TestActivityRun: run flushes at each tick until its context ends.
 func TestActivityRun(t *testing.T) {
 	f := &fakeWrites{failAt: -1}

@@ -27,7 +27,8 @@ const (
 	readHeaderTimeout = 5 * time.Second
 	maxHeaderBytes    = 32 << 10
 	// flushTimeout bounds the last write of keys' activity at shutdown,
-	// and each batch of a periodic flush.
+	// and each batch of a periodic flush (a batch under way at shutdown
+	// finishes first).
 	flushTimeout = 30 * time.Second
 )
 

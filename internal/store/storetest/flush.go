@@ -12,7 +12,8 @@ import (
 // TestFlushBatches: serve's flush writes last uses and usage counts of
 // many keys in a few statements (more than one batch here), each key's row
 // once for both: a last use never moves backwards, a key counted but not
-// used keeps its last use, deleted and unknown keys are skipped, and
+// used keeps its last use (in a batch, and alone: one key takes the
+// prepared statement), deleted and unknown keys are skipped, and
 // counts of the same key, hour and outcome add up, in key_usage and in the
 // key's use count (valid ones only).
 func (s *Suite) TestFlushBatches(t *testing.T) {
@@ -25,7 +26,7 @@ func (s *Suite) TestFlushBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := e.clock.Now()
-	if err := e.svc.RecordActivity(e.ctx, apikey.Activity{Uses: map[string]time.Time{a.ID: t0.Add(2 * time.Hour)}}); err != nil {
+	if err := e.svc.RecordActivity(e.ctx, apikey.Activity{Uses: map[string]time.Time{a.ID: t0.Add(2 * time.Hour), c.ID: t0}}); err != nil {
 		t.Fatal(err)
 	}
 	uses := map[string]time.Time{a.ID: t0.Add(time.Hour), b.ID: t0.Add(3 * time.Hour), gone.ID: t0}
@@ -43,12 +44,16 @@ func (s *Suite) TestFlushBatches(t *testing.T) {
 	if err := e.svc.RecordActivity(e.ctx, apikey.Activity{Uses: uses, Counts: counts}); err != nil {
 		t.Fatal(err)
 	}
+	alone := []apikey.UsageCount{{KeyID: c.ID, TenantID: "acme", Hour: t0, Outcome: apikey.OutcomeValid, Count: 2}}
+	if err := e.svc.RecordActivity(e.ctx, apikey.Activity{Counts: alone}); err != nil {
+		t.Fatal(err)
+	}
 
 	type state struct {
-		lastUsed time.Time // zero: never
+		lastUsed time.Time
 		uses     int64
 	}
-	for key, want := range map[*apikey.Key]state{a: {t0.Add(2 * time.Hour), 5}, b: {t0.Add(3 * time.Hour), 0}, c: {time.Time{}, 4}} {
+	for key, want := range map[*apikey.Key]state{a: {t0.Add(2 * time.Hour), 5}, b: {t0.Add(3 * time.Hour), 0}, c: {t0, 6}} {
 		k, _, err := e.svc.Get(e.ctx, "acme", key.ID)
 		if err != nil {
 			t.Fatal(err)

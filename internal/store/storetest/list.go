@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -164,7 +165,7 @@ func (s *Suite) TestListOrderAndPages(t *testing.T) {
 	}
 	e.clock.Advance(4 * time.Hour) // some keys expire
 
-	for _, field := range []apikey.SortField{apikey.SortCreated, apikey.SortName, apikey.SortStatus, apikey.SortLastUsed, apikey.SortExpires} {
+	for _, field := range []apikey.SortField{apikey.SortCreated, apikey.SortName, apikey.SortStatus, apikey.SortLastUsed, apikey.SortExpires, apikey.SortUses} {
 		for _, desc := range []bool{false, true} {
 			sortBy := apikey.Sort{Field: field, Desc: desc}
 			t.Run(sortBy.String(), func(t *testing.T) {
@@ -224,6 +225,8 @@ func compare(a, b *apikey.Key, f apikey.SortField, now time.Time) int {
 		return cmpTime(a.LastUsedAt, b.LastUsedAt, time.Unix(-1<<40, 0))
 	case apikey.SortExpires:
 		return cmpTime(a.ExpiresAt, b.ExpiresAt, time.Unix(1<<40, 0))
+	case apikey.SortUses:
+		return cmp.Compare(a.Limits.UseCount, b.Limits.UseCount)
 	}
 	return a.CreatedAt.Compare(b.CreatedAt)
 }
