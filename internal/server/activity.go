@@ -152,6 +152,7 @@ func (a *activity) flushPaced(ctx context.Context, p *pacer) error {
 	batches := a.take()
 	p.plan(len(batches))
 	for i, b := range batches {
+		began := time.Now()
 		err := ctx.Err()
 		if err == nil {
 			err = a.writeBatch(ctx, b)
@@ -167,7 +168,7 @@ func (a *activity) flushPaced(ctx context.Context, p *pacer) error {
 		}
 		a.written(len(b.Uses))
 		if i < len(batches)-1 {
-			p.pause(ctx, i+1)
+			p.pause(ctx, i+1, time.Since(began))
 		}
 	}
 	return nil
@@ -186,8 +187,8 @@ func (a *activity) writeBatch(ctx context.Context, b apikey.Activity) error {
 	return a.write(wctx, b)
 }
 
-// run flushes every interval, paced over four fifths of it, until ctx is
-// done. The final flush is the caller's, once no request can record
+// run flushes every interval, paced (see pacer), until ctx is done; a
+// tick that comes while a flush runs is dropped. The final flush is the caller's, once no request can record
 // anything any more.
 func (a *activity) run(ctx context.Context, interval time.Duration) {
 	every(ctx, interval, func(ctx context.Context) error {

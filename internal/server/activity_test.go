@@ -251,34 +251,38 @@ func TestActivityRun(t *testing.T) {
 	}
 }
 
-// TestPacer: a paced flush starts its batches evenly over its budget; one
-// behind its schedule, unpaced, or at the end of its context, does not
-// wait.
+// TestPacer: a paced flush rests after each batch restFactor times as
+// long as the batch took, or until the next batch is due on a schedule
+// spread evenly over its budget, whichever is longer; unpaced, or at the
+// end of its context, it does not wait.
 func TestPacer(t *testing.T) {
 	ctx := context.Background()
+	waited := func(p *pacer, ctx context.Context, next int, took time.Duration) time.Duration {
+		began := time.Now()
+		p.pause(ctx, next, took)
+		return time.Since(began)
+	}
 	var unpaced *pacer
 	unpaced.plan(10)
-	began := time.Now()
-	unpaced.pause(ctx, 5)
+	if d := waited(unpaced, ctx, 5, time.Second); d > 10*time.Millisecond {
+		t.Fatalf("unpaced: waited %s", d)
+	}
 	p := newPacer(200 * time.Millisecond)
 	p.plan(4)
-	p.pause(ctx, 1) // due 50 ms after the start
-	if d := time.Since(began); d < 45*time.Millisecond || d > 2*time.Second {
-		t.Fatalf("batch 1 of 4 over 200ms started after %s, want about 50ms", d)
+	if d := time.Since(p.start) + waited(p, ctx, 1, 0); d < 45*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("batch 1 of 4 over 200ms started %s after the first, want about 50ms", d)
 	}
-	began = time.Now()
-	p.pause(ctx, 1) // already due
-	if d := time.Since(began); d > 10*time.Millisecond {
-		t.Fatalf("a flush behind its schedule paused %s", d)
+	if d := waited(p, ctx, 1, 0); d > 10*time.Millisecond {
+		t.Fatalf("a quick batch behind its schedule: waited %s", d)
+	}
+	if d := waited(p, ctx, 1, 20*time.Millisecond); d < restFactor*20*time.Millisecond-5*time.Millisecond {
+		t.Fatalf("a 20ms batch behind its schedule: rested %s, want %s", d, restFactor*20*time.Millisecond)
 	}
 	done, cancel := context.WithCancel(ctx)
 	cancel()
-	began = time.Now()
-	newPacer(time.Hour).pause(done, 1)
 	p = newPacer(time.Hour)
 	p.plan(2)
-	p.pause(done, 1)
-	if d := time.Since(began); d > 10*time.Millisecond {
+	if d := waited(p, done, 1, time.Minute); d > 10*time.Millisecond {
 		t.Fatalf("paused %s after the context's end", d)
 	}
 }

@@ -9,20 +9,28 @@ import (
 // in the process; on a small machine PostgreSQL shares its cores too).
 // After a busy interval it writes as many keys as were used in it, tens of
 // thousands: in one go that took seconds of CPU, and requests arriving
-// meanwhile waited behind it. Paced so that each batch rested three times
-// as long as it took, the flush still held a quarter of the core for a
-// quarter of the interval, and at half of verify's peak the requests
-// queued (issue 17: p50 of 10-30 ms, p99 over 100 ms). So a periodic
-// flush spreads its batches evenly over its budget, four fifths of the
-// interval: 100,000 keys in batches of 100 over 48 s start one batch every
-// 48 ms, a few milliseconds of work each. A flush behind its schedule
-// (its batches slower than their share) does not pause, so that it still
-// ends before the next one is due. The flush at shutdown does not pause.
+// meanwhile waited behind it (issue 17). So a periodic flush writes
+// batches and rests after each, for whichever is longer: restFactor times
+// as long as the batch took (the flush takes at most a quarter of the
+// time, however slow its batches are under load), or until the next batch
+// is due on a schedule that spreads the batches evenly over the budget,
+// four fifths of the interval (100,000 keys in batches of 100 over 48 s:
+// one every 48 ms). A flush that cannot finish within its budget at that
+// pace runs on, and the next one starts when it ends: under load, last
+// uses are written later rather than requests answered later. (An
+// earlier pacer stopped resting once its budget had gone; under load its
+// batches were slow, it fell behind, and then held the core until it
+// ended: p50 of 50-250 ms for 15-25 s after each busy minute.) The flush
+// at shutdown does not pause.
 type pacer struct {
 	start  time.Time
 	budget time.Duration
 	step   time.Duration // between the starts of two batches (plan)
 }
+
+// restFactor is how many times a batch's time a paced flush rests at
+// least.
+const restFactor = 3
 
 // newPacer paces a flush that should be over within budget.
 func newPacer(budget time.Duration) *pacer {
@@ -36,17 +44,17 @@ func (p *pacer) plan(n int) {
 	}
 }
 
-// pause waits until batch next is due, while the flush is paced; it
-// returns early when ctx ends.
-func (p *pacer) pause(ctx context.Context, next int) {
+// pause rests after a batch that took took, before batch next, while the
+// flush is paced; it returns early when ctx ends.
+func (p *pacer) pause(ctx context.Context, next int, took time.Duration) {
 	if p == nil {
 		return
 	}
-	wait := time.Until(p.start.Add(time.Duration(next) * p.step))
-	if wait <= 0 {
+	rest := max(restFactor*took, time.Until(p.start.Add(time.Duration(next)*p.step)))
+	if rest <= 0 {
 		return
 	}
-	t := time.NewTimer(wait)
+	t := time.NewTimer(rest)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
