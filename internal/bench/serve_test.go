@@ -40,9 +40,12 @@ import (
 // Then the standby case (serveBench.standby, issue 16): verify through one
 // and two `serve --read-db` processes reading the test cluster's standby,
 // beside verify on its primary; skipped without the cluster.
-// KEYADM_BENCH_ENGINE (sqlite, postgres, standby; default sqlite, postgres
-// when KEYADM_TEST_POSTGRES is set, and standby), KEYADM_BENCH_KEYS and
-// KEYADM_BENCH_SECONDS change the cases, size and length.
+// Last the flush case (serveBench.flush): verify's latency over time,
+// before, during and after serve's first flush.
+// KEYADM_BENCH_ENGINE (sqlite, postgres, standby, flush; default sqlite,
+// postgres when KEYADM_TEST_POSTGRES is set, standby and flush),
+// KEYADM_BENCH_KEYS and KEYADM_BENCH_SECONDS change the cases, size and
+// length.
 func TestServe(t *testing.T) {
 	if os.Getenv("KEYADM_BENCH_SERVE") != "1" {
 		t.Skip("load benchmark: set KEYADM_BENCH_SERVE=1 (make bench-serve) to run it")
@@ -62,14 +65,18 @@ func TestServe(t *testing.T) {
 			b.pin = "servers on CPU 0, generator on CPU 1"
 		}
 	}
-	list := append(engines(), "standby")
+	list := append(engines(), "standby", "flush")
 	if e := os.Getenv("KEYADM_BENCH_ENGINE"); e != "" {
 		list = []string{e}
 	}
 	for _, engine := range list {
 		t.Run(engine, func(t *testing.T) {
-			if engine == "standby" {
+			switch engine {
+			case "standby":
 				b.standby(t)
+				return
+			case "flush":
+				b.flush(t)
 				return
 			}
 			b.engine(t, engine)
