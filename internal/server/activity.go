@@ -9,10 +9,15 @@ import (
 	"github.com/keyadm/keyadm/internal/apikey"
 )
 
-// activityBatch is how many keys one flush transaction writes: few, so
-// that the write lock is held briefly and a request shares the CPU with
-// one short batch at most (see pacer).
-const activityBatch = 100
+// activityBatch is how many keys one flush transaction writes. Each
+// commit on SQLite empties the page caches of serve's read connections,
+// which then read their pages again: with batches of 100 (1,000 commits
+// for 100,000 keys) verify's p50 during a flush was 2-700 ms at half of
+// its peak on one core; with 500, 0.6-29 ms; with 1,000, 0.6-18 ms
+// (bench-serve's flush case, one run each but 100's two). 500 keeps a
+// batch's hold on the write lock, and on PostgreSQL on its keys' rows,
+// to about 50-100 ms.
+const activityBatch = 500
 
 // activity coalesces in memory what requests record of keys until the
 // next flush: each key's latest use, and its verifications by hour and

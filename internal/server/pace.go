@@ -14,8 +14,8 @@ import (
 // as long as the batch took (the flush takes at most a quarter of the
 // time, however slow its batches are under load), or until the next batch
 // is due on a schedule that spreads the batches evenly over the budget,
-// four fifths of the interval (100,000 keys in batches of 100 over 48 s:
-// one every 48 ms). A flush that cannot finish within its budget at that
+// four fifths of the interval (100,000 keys in batches of 500 over 48 s:
+// one every 240 ms). A flush that cannot finish within its budget at that
 // pace runs on, and the next one starts when it ends: under load, last
 // uses are written later rather than requests answered later. (An
 // earlier pacer stopped resting once its budget had gone; under load its
