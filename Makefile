@@ -63,7 +63,8 @@ bench: build bench-tools
 ## (BENCHMARKS.md), with keys carrying a rate limit and credits beside keys
 ## without; PostgreSQL too when KEYADM_TEST_POSTGRES is set; one and two
 ## serve --read-db processes on the test cluster's standby beside its
-## primary when KEYADM_TEST_PRIMARY/STANDBY are set (eval "$(./.ci/cluster up)")
+## primary when KEYADM_TEST_PRIMARY/STANDBY are set (eval "$(./.ci/cluster up)");
+## last, verify's latency in 5 s windows around serve's first flush (SQLite)
 bench-serve: build bench-tools
 	KEYADM_BENCH_SERVE=1 KEYADM_BIN=$(CURDIR)/$(BIN) $(GO) test -run TestServe -v -count=1 -timeout 30m ./internal/bench/ | tee bench-serve.out
 
