@@ -13,8 +13,9 @@ import (
 // commit on SQLite empties the page caches of serve's read connections,
 // which then read their pages again: with batches of 100 (1,000 commits
 // for 100,000 keys) verify's p50 during a flush was 2-700 ms at half of
-// its peak on one core; with 500, 0.6-29 ms; with 1,000, 0.6-18 ms
-// (bench-serve's flush case, one run each but 100's two). 500 keeps a
+// its peak on one core; with 500, 0.4-60 ms, mostly under 7; with 1,000,
+// 0.6-18 ms (bench-serve's flush case: two runs of 100 and of 500, one
+// of 1,000). 500 keeps a
 // batch's hold on the write lock, and on PostgreSQL on its keys' rows,
 // to about 50-100 ms.
 const activityBatch = 500
