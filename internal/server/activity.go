@@ -15,9 +15,8 @@ import (
 // for 100,000 keys) verify's p50 during a flush was 2-700 ms at half of
 // its peak on one core; with 500, 0.4-60 ms, mostly under 7; with 1,000,
 // 0.6-18 ms (bench-serve's flush case: two runs of 100 and of 500, one
-// of 1,000). 500 keeps a
-// batch's hold on the write lock, and on PostgreSQL on its keys' rows,
-// to about 50-100 ms.
+// of 1,000). 500 keeps a batch's hold on the write lock, and on
+// PostgreSQL on its keys' rows, to about 50-100 ms.
 const activityBatch = 500
 
 // activity coalesces in memory what requests record of keys until the
@@ -194,8 +193,8 @@ func (a *activity) writeBatch(ctx context.Context, b apikey.Activity) error {
 }
 
 // run flushes every interval, paced (see pacer), until ctx is done; a
-// tick that comes while a flush runs is dropped. The final flush is the caller's, once no request can record
-// anything any more.
+// tick that comes while a flush runs is dropped. The final flush is the
+// caller's, once no request can record anything any more.
 func (a *activity) run(ctx context.Context, interval time.Duration) {
 	every(ctx, interval, func(ctx context.Context) error {
 		return a.flushPaced(ctx, newPacer(interval*4/5))

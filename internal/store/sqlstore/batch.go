@@ -21,13 +21,18 @@ type keyUse struct {
 	n  int64
 }
 
-// execRecordUse records one key's use (keyUse); it is prepared once, for
-// keyadm verify's one key (see hotQueries). A use never moves last use
-// backwards; a nil one leaves it as it is.
-const execRecordUse = `UPDATE api_keys SET
-	last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END,
-	use_count = use_count + ?
-	WHERE id = +?`
+// recordUse is the SET clause that records a key's use, from SQL
+// expressions for the use's time (NULL: none) and its valid count. A use
+// never moves last use backwards; a NULL one leaves it as it is.
+func recordUse(at, n string) string {
+	return `last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ` + at + ` THEN ` + at + ` ELSE last_used_at END,
+	use_count = use_count + ` + n
+}
+
+// execRecordUse records one key's use (keyUse): its time twice, its count,
+// its id. It is prepared once, for keyadm verify's one key (see
+// hotQueries).
+var execRecordUse = `UPDATE api_keys SET ` + recordUse("?", "?") + ` WHERE id = +?`
 
 // recordUses writes keys' uses, in id order, one statement per batchRows
 // keys (a lone key takes execRecordUse), each after locking its keys'
@@ -51,10 +56,7 @@ func (tx *Tx) recordUses(uses map[string]keyUse) error {
 		for _, id := range chunk {
 			args = append(args, id, uses[id].at, uses[id].n)
 		}
-		q := `UPDATE api_keys SET
-			last_used_at = CASE WHEN api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at
-				THEN v.at ELSE api_keys.last_used_at END,
-			use_count = api_keys.use_count + v.n
+		q := `UPDATE api_keys SET ` + recordUse("v.at", "v.n") + `
 		FROM (SELECT column1 AS id, column2 AS at, column3 AS n FROM (VALUES ` +
 			repeatList(row, len(chunk)) + `) AS vals) AS v
 		WHERE api_keys.id = v.id`
