@@ -146,18 +146,6 @@ func dsn(abs string, readOnly, immutable bool, txlock string, cacheKiB int) stri
 	if readOnly {
 		q.Set("mode", "ro")
 	}
-	if txlock == "immediate" {
-		// The writer's statement journals stay in memory: a statement
-		// that changes many rows (serve's flush) journals each page it
-		// changes, and past 64 KiB SQLite spilled them to a temporary
-		// file, a write(2) per page and per page number: 15-20% of a
-		// flush's CPU (storetest BenchmarkFlush). This holds for every
-		// statement of the writer (migrations, db copy, sweeps): their
-		// journals and temporary tables are in memory too. Readers keep
-		// temporary files, so a large sort does not have to fit in
-		// memory.
-		q.Add("_pragma", "temp_store(MEMORY)")
-	}
 	if immutable {
 		q.Set("immutable", "1")
 	}
