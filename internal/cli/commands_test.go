@@ -261,7 +261,7 @@ func TestDBRuns(t *testing.T) {
 	if err := dbStatusRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(e.out.String(), "Schema is up to date (version 6).") || !strings.Contains(e.out.String(), "sqlite") {
+	if !strings.Contains(e.out.String(), "Schema is up to date (version 7).") || !strings.Contains(e.out.String(), "sqlite") {
 		t.Errorf("stdout %q", e.out)
 	}
 }

@@ -14,7 +14,7 @@ import (
 // version, as an "unavailable" error (exit 1), not an internal one, and
 // db status does not pass it off as up to date.
 func TestNewerSchema(t *testing.T) {
-	const want = "database schema version 99 is newer than this keyadm knows (6): upgrade keyadm"
+	const want = "database schema version 99 is newer than this keyadm knows (7): upgrade keyadm"
 	ctx := context.Background()
 	for engine, url := range map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "keyadm.db") },

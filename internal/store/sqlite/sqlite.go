@@ -97,6 +97,7 @@ func Open(path string, opts Options) (*sqlstore.DB, error) {
 			LowTime:         "-9223372036854775808",
 			HighTime:        "9223372036854775807",
 			FormatError:     func(err error) error { return formatError(abs, readOnly, err) },
+			KeysVersioned:   keysVersioned,
 		},
 		Migrations: &sqlstore.Migrations{
 			Dialect: goose.DialectSQLite3,
@@ -287,4 +288,19 @@ func formatError(path, readOnly string, err error) error {
 		return sqliteError(apikey.EUNAVAILABLE, path, err, "not a keyadm database or damaged: "+msg)
 	}
 	return sqliteError(apikey.EINTERNAL, path, err, msg)
+}
+
+// keyTriggers move the authority version on every change to what verify
+// reads of a key (migration 00007).
+var keyTriggers = []any{"api_keys_insert_authority", "api_keys_delete_authority",
+	"api_keys_update_authority", "api_keys_credits_authority"}
+
+// keysVersioned reports whether the database has all of keyTriggers: a
+// read-only file at an older schema has none, and its keys are read on
+// every verify.
+func keysVersioned(ctx context.Context, db *sql.DB) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?, ?)`,
+		keyTriggers...).Scan(&n)
+	return n == len(keyTriggers), err
 }

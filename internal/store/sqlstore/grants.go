@@ -22,15 +22,30 @@ import (
 // read, and two only when the version has moved since the cache was
 // filled, or the key names an owner, team or tenant not yet in it: once
 // per change and per principal, not per request.
+//
+// Where the engine's triggers also move the version on every key change
+// (keyCache), a key verified before is not read again either while the
+// version stands: verify reads the version alone.
 func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
-	// An empty cache (a one-shot keyadm verify; a serve's first request)
-	// cannot serve the lean read: one joined read, not two reads.
-	if !tx.db.authority.empty() {
+	k, version, err := tx.cachedKey(hash)
+	if err != nil {
+		return nil, err
+	}
+	if k != nil {
+		if g, ok := tx.db.authority.grant(version, k); ok {
+			return g, nil
+		}
+	}
+	// An empty cache (a one-shot keyadm verify; a serve's first request),
+	// or one the version just read has moved past, cannot serve the lean
+	// read: one joined read, not two reads.
+	if !tx.db.authority.empty() && (!version.Valid || tx.db.authority.at(version)) {
 		k, version, err := tx.verifyKey(hash)
 		if err != nil {
 			return nil, err
 		}
 		if g, ok := tx.db.authority.grant(version, k); ok {
+			tx.keepKey(version, hash, k)
 			return g, nil
 		}
 	}
@@ -38,12 +53,20 @@ func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Only what a committed snapshot holds may outlive this read: a write
-	// transaction sees its own changes, and may still roll them back.
 	if tx.tx == nil {
 		tx.db.authority.keep(version, g)
 	}
+	tx.keepKey(version, hash, g.Key)
 	return g, nil
+}
+
+// keepKey keeps k, read at version, in the key cache. Only what a
+// committed snapshot holds may outlive this read: a write transaction sees
+// its own changes, and may still roll them back.
+func (tx *Tx) keepKey(version sql.NullString, hash []byte, k *apikey.Key) {
+	if tx.tx == nil && tx.db.keys.enabled(tx.ctx, tx.db) {
+		tx.db.keys.keep(version, hash, k)
+	}
 }
 
 // verifyKey reads the key by the hash of its secret, and the authority
@@ -174,6 +197,13 @@ func (c *authorityCache) empty() bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.settings == nil
+}
+
+// at reports whether the cache holds what was read at version.
+func (c *authorityCache) at(version sql.NullString) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return version.Valid && c.settings != nil && version.String == c.version
 }
 
 // grant is k's grant from the cache, if it holds all of it at version.

@@ -52,6 +52,11 @@ type Dialect struct {
 	FormatError func(error) error
 	// Greatest is the engine's two-argument maximum function (default MAX).
 	Greatest string
+	// KeysVersioned reports whether the database's triggers move the
+	// authority version on every change to what verify reads of a key,
+	// so that verified keys may be kept (keyCache); nil where they never
+	// do.
+	KeysVersioned func(ctx context.Context, db *sql.DB) (bool, error)
 }
 
 // DB is an apikey.Store on database/sql.
@@ -73,6 +78,9 @@ type DB struct {
 	// authority is what verified keys inherit, kept while the database's
 	// authority version stands (see KeyByHash).
 	authority authorityCache
+	// keys are keys verified before, kept while that version stands, where
+	// the engine's triggers move it on key changes (see keyCache).
+	keys keyCache
 }
 
 type stmtKey struct {
@@ -182,7 +190,7 @@ func (db *DB) formatError(err error) error {
 }
 
 // hotQueries are the statements worth preparing once: the verify path.
-var hotQueries = []string{queryKeyByHash, queryGrantByHash, execRecordUse, queryConfigValues, execAddUsage}
+var hotQueries = []string{queryKeyByHash, queryGrantByHash, queryAuthorityVersion, execRecordUse, queryConfigValues, execAddUsage}
 
 // prepareHot prepares the hot statements on both pools, outside any
 // transaction: preparing inside one could wait for a connection the

@@ -12,21 +12,37 @@ import (
 	"github.com/keyadm/keyadm/internal/store/sqlstore"
 )
 
-// joinCounter is a log handler that counts the verify reads that join
-// what a key inherits (the statements the authority cache saves).
-type joinCounter struct{ n atomic.Int64 }
+// sqlCounter is a log handler that counts the statements whose SQL
+// contains a string: the reads a cache saves.
+type sqlCounter struct {
+	contains string
+	n        atomic.Int64
+}
 
-func (c *joinCounter) Enabled(context.Context, slog.Level) bool { return true }
-func (c *joinCounter) WithAttrs([]slog.Attr) slog.Handler       { return c }
-func (c *joinCounter) WithGroup(string) slog.Handler            { return c }
-func (c *joinCounter) Handle(_ context.Context, r slog.Record) error {
+func (c *sqlCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (c *sqlCounter) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *sqlCounter) WithGroup(string) slog.Handler            { return c }
+func (c *sqlCounter) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "sql" && strings.Contains(a.Value.String(), "JOIN principals u") {
+		if a.Key == "sql" && strings.Contains(a.Value.String(), c.contains) {
 			c.n.Add(1)
 		}
 		return true
 	})
 	return nil
+}
+
+// countSQL counts the statements of e's store whose SQL contains a
+// string; stores not on database/sql keep no caches, and skip the test.
+func countSQL(t *testing.T, e *env, contains string) (*sqlstore.DB, *sqlCounter) {
+	t.Helper()
+	db, ok := e.store.(*sqlstore.DB)
+	if !ok {
+		t.Skipf("%T keeps no caches", e.store)
+	}
+	c := &sqlCounter{contains: contains}
+	db.Log = slog.New(c)
+	return db, c
 }
 
 // TestAuthorityCache: verify reads a key's owner, team and settings once,
@@ -36,12 +52,7 @@ func (c *joinCounter) Handle(_ context.Context, r slog.Record) error {
 // transaction that saw its own change and rolled it back).
 func (s *Suite) TestAuthorityCache(t *testing.T) {
 	e := s.env(t)
-	db, ok := e.store.(*sqlstore.DB)
-	if !ok {
-		t.Skipf("%T keeps no authority cache", e.store)
-	}
-	joins := &joinCounter{}
-	db.Log = slog.New(joins)
+	db, joins := countSQL(t, e, "JOIN principals u")
 	e.addPrincipal(apikey.KindUser, "acme", "alice", "read", "write")
 	c := e.create(apikey.CreateInput{TenantID: "acme", OwnerID: "alice"})
 	check := func(what string, want ...string) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,11 +20,10 @@ func (s *Suite) TestRecordingUsesConcurrently(t *testing.T) {
 	for range 4 {
 		secrets = append(secrets, e.create(apikey.CreateInput{Name: "busy"}).Secret.String())
 	}
-	n := 0
+	var n atomic.Int64 // spreads the keys
 	got := race(t, 16, 20, func() error {
 		e.clock.Advance(time.Millisecond)
-		n++ // racy on purpose: only spreads the keys
-		_, _, err := e.svc.Verify(e.ctx, "", secrets[n%len(secrets)])
+		_, _, err := e.svc.Verify(e.ctx, "", secrets[n.Add(1)%int64(len(secrets))])
 		return err
 	})
 	if got[""] != 16*20 {
