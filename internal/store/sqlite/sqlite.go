@@ -290,14 +290,14 @@ func formatError(path, readOnly string, err error) error {
 	return sqliteError(apikey.EINTERNAL, path, err, msg)
 }
 
-// keyTriggers move the authority version on every change to what verify
-// reads of a key (migration 00007).
+// keyTriggers move the keys' version on every change to what verify reads
+// of a key (migration 00007).
 var keyTriggers = []any{"api_keys_insert_authority", "api_keys_delete_authority",
 	"api_keys_update_authority", "api_keys_credits_authority"}
 
-// keysVersioned reports whether the database has all of keyTriggers: a
-// read-only file at an older schema has none, and its keys are read on
-// every verify.
+// keysVersioned reports whether the database has all of keyTriggers, so
+// that serve keeps verified keys only where something moves the keys'
+// version.
 func keysVersioned(ctx context.Context, db *sql.DB) (bool, error) {
 	var n int
 	err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?, ?)`,

@@ -23,101 +23,105 @@ import (
 // filled, or the key names an owner, team or tenant not yet in it: once
 // per change and per principal, not per request.
 //
-// Where the engine's triggers also move the version on every key change
-// (keyCache), a key verified before is not read again either while the
-// version stands: verify reads the version alone.
+// In serve, where the engine's triggers also version the keys (keyCache),
+// a key verified before is not read again either while neither version
+// has moved: verify reads the two counters alone.
 func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
-	k, version, err := tx.cachedKey(hash)
+	k, v, err := tx.cachedKey(hash)
 	if err != nil {
 		return nil, err
 	}
 	if k != nil {
-		if g, ok := tx.db.authority.grant(version, k); ok {
+		if g, ok := tx.db.authority.grant(v.authority, k); ok {
 			return g, nil
 		}
 	}
 	// An empty cache (a one-shot keyadm verify; a serve's first request),
 	// or one the version just read has moved past, cannot serve the lean
 	// read: one joined read, not two reads.
-	if !tx.db.authority.empty() && (!version.Valid || tx.db.authority.at(version)) {
-		k, version, err := tx.verifyKey(hash)
+	if !tx.db.authority.empty() && (!v.authority.Valid || tx.db.authority.at(v.authority)) {
+		k, v, err := tx.verifyKey(hash)
 		if err != nil {
 			return nil, err
 		}
-		if g, ok := tx.db.authority.grant(version, k); ok {
-			tx.keepKey(version, hash, k)
+		if g, ok := tx.db.authority.grant(v.authority, k); ok {
+			tx.keepKey(v.keys, hash, k)
 			return g, nil
 		}
 	}
-	g, version, err := tx.grantByHash(hash)
+	g, v, err := tx.grantByHash(hash)
 	if err != nil {
 		return nil, err
 	}
 	if tx.tx == nil {
-		tx.db.authority.keep(version, g)
+		tx.db.authority.keep(v.authority, g)
 	}
-	tx.keepKey(version, hash, g.Key)
+	tx.keepKey(v.keys, hash, g.Key)
 	return g, nil
 }
 
-// keepKey keeps k, read at version, in the key cache. Only what a
-// committed snapshot holds may outlive this read: a write transaction sees
-// its own changes, and may still roll them back.
+// versions are the counters verify reads with a key: the authority
+// version (authorityCache) and the keys' (keyCache), each with the epoch.
+type versions struct{ authority, keys sql.NullString }
+
+// keepKey keeps k, read at the keys' version, in the key cache. Only what
+// a committed snapshot holds may outlive this read: a write transaction
+// sees its own changes, and may still roll them back.
 func (tx *Tx) keepKey(version sql.NullString, hash []byte, k *apikey.Key) {
-	if tx.tx == nil && tx.db.keys.enabled(tx.ctx, tx.db) {
+	if tx.tx == nil && tx.db.keys.enabled() {
 		tx.db.keys.keep(version, hash, k)
 	}
 }
 
-// verifyKey reads the key by the hash of its secret, and the authority
-// version, in one statement.
-func (tx *Tx) verifyKey(hash []byte) (*apikey.Key, sql.NullString, error) {
+// verifyKey reads the key by the hash of its secret, and the versions, in
+// one statement.
+func (tx *Tx) verifyKey(hash []byte) (*apikey.Key, versions, error) {
+	var v versions
 	rows, err := tx.hotQuery(queryKeyByHash, hash)
 	if err != nil {
-		return nil, sql.NullString{}, err
+		return nil, v, err
 	}
 	defer rows.Close()
-	var version sql.NullString
-	k, err := scanVerifyKey(rows, &version)
-	return k, version, err
+	k, err := scanVerifyKey(rows, &v)
+	return k, v, err
 }
 
-// grantByHash reads the key, the authority version and everything the key
+// grantByHash reads the key, the versions and everything the key
 // inherits, in one statement.
-func (tx *Tx) grantByHash(hash []byte) (*apikey.KeyGrant, sql.NullString, error) {
+func (tx *Tx) grantByHash(hash []byte) (*apikey.KeyGrant, versions, error) {
+	var v versions
 	rows, err := tx.hotQuery(queryGrantByHash, apikey.SettingKeysEnabled, apikey.SettingKeysEnabled,
 		apikey.SettingPermissions, apikey.SettingPermissions, hash)
 	if err != nil {
-		return nil, sql.NullString{}, err
+		return nil, v, err
 	}
 	defer rows.Close()
 	var g apikey.KeyGrant
-	var version sql.NullString
 	var ownerPerms, ownerRates, teamPerms []byte
 	var ownerEnabled, teamEnabled sql.NullBool
-	k, err := scanVerifyKey(rows, &version, &g.TenantEnabled, &g.GlobalEnabled, &g.TenantCeiling, &g.GlobalCeiling,
+	k, err := scanVerifyKey(rows, &v, &g.TenantEnabled, &g.GlobalEnabled, &g.TenantCeiling, &g.GlobalCeiling,
 		&ownerPerms, &ownerEnabled, &ownerRates, &teamPerms, &teamEnabled)
 	if err != nil {
-		return nil, version, err
+		return nil, v, err
 	}
 	g.Key = k
 	if g.Owner, err = joined(apikey.KindUser, k.TenantID, k.OwnerID, ownerPerms, ownerEnabled); err != nil {
-		return nil, version, err
+		return nil, v, err
 	}
 	if g.Owner != nil {
 		if g.Owner.RateLimits, err = decodeRates(ownerRates); err != nil {
-			return nil, version, fmt.Errorf("user %s rate limits: %w", g.Owner.ID, err)
+			return nil, v, fmt.Errorf("user %s rate limits: %w", g.Owner.ID, err)
 		}
 	}
 	if g.Team, err = joined(apikey.KindTeam, k.TenantID, k.TeamID, teamPerms, teamEnabled); err != nil {
-		return nil, version, err
+		return nil, v, err
 	}
-	return &g, version, nil
+	return &g, v, nil
 }
 
 // scanVerifyKey reads the one row of a verify statement: verifyColumns,
 // then the extra targets. No row is ENOTFOUND.
-func scanVerifyKey(rows *sql.Rows, version *sql.NullString, extra ...any) (*apikey.Key, error) {
+func scanVerifyKey(rows *sql.Rows, v *versions, extra ...any) (*apikey.Key, error) {
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
 			return nil, err
@@ -130,7 +134,7 @@ func scanVerifyKey(rows *sql.Rows, version *sql.NullString, extra ...any) (*apik
 	var ls limitScan
 	targets := append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked, &disabled},
 		ls.targets()...)
-	if err := rows.Scan(append(append(targets, version), extra...)...); err != nil {
+	if err := rows.Scan(append(append(targets, &v.authority, &v.keys), extra...)...); err != nil {
 		return nil, err
 	}
 	if err := ls.decode(k.ID, &k.Limits); err != nil {

@@ -1,34 +1,36 @@
 package sqlstore
 
 import (
-	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 
 	"github.com/keyadm/keyadm/internal/apikey"
 )
 
-// queryAuthorityVersion is all a verify reads of a key the cache holds.
-const queryAuthorityVersion = `SELECT epoch || ':' || n FROM authority_version`
+// queryVersions is all a verify reads of a key the cache holds: the
+// versions (see versions).
+const queryVersions = `SELECT epoch || ':' || n, epoch || ':' || keys_n FROM authority_version`
 
-// keyCache holds keys verify has read, by the hash of their secret, as
-// read at one authority version, on engines whose triggers move that
-// version on every change to what verify reads of a key
-// (Dialect.KeysVersioned). While the version stands no key has changed,
-// in this process or any other, so verify reads only the version (one
-// row, no index search) instead of the key: on SQLite that is about half
-// of the key's read. A key revoked, disabled or narrowed moves the
-// version in the changing transaction and is read again on the next
-// verify; the last uses and use counts serve writes, and credits spent,
-// do not move it.
+// keyCache holds keys serve has verified, by the hash of their secret, as
+// read at one version of the keys: a counter beside the authority version
+// (authority_version.keys_n, with the same epoch) that triggers move on
+// every change to what verify reads of a key (Dialect.KeysVersioned). While
+// it stands no key has changed, in this process or any other, so verify
+// reads only the counters (one row, no index search) instead of the key:
+// on SQLite about half of the key's read. A key revoked, disabled or
+// narrowed moves it in the changing transaction and is read again on the
+// next verify; the last uses and use counts serve writes, and credits
+// spent, do not move it.
 //
-// Only keys without limits are kept: a limited key's answer carries its
-// use count and credits, which change without moving the version.
-// Entries are never modified; a reader gets a copy (authorize sets the
-// copy's effective permissions).
+// Only keys without limits of their own are kept: credits change without
+// moving the version. Entries are never modified; a reader gets a copy
+// (authorize sets the copy's effective permissions). The cache is on only
+// in a long-lived process that prepared the verify path (PrepareHot), on
+// a database that has the triggers: a one-shot keyadm verify reads its
+// key once and pays nothing for it.
 type keyCache struct {
-	once sync.Once
-	on   bool // the engine's triggers are there (see Dialect.KeysVersioned)
+	on atomic.Bool // set by prepareHot
 
 	mu      sync.RWMutex
 	version string
@@ -40,18 +42,8 @@ type keyCache struct {
 // verifying more keys than that keeps a random share of them.
 const maxCachedKeys = 100_000
 
-// enabled reports whether keys may be kept: whether the database's
-// triggers move the authority version on key changes. A database whose
-// schema lacks them (a read-only file at an older version) keeps none.
-func (c *keyCache) enabled(ctx context.Context, db *DB) bool {
-	c.once.Do(func() {
-		if db.Dialect.KeysVersioned != nil {
-			on, err := db.Dialect.KeysVersioned(ctx, db.RO)
-			c.on = on && err == nil
-		}
-	})
-	return c.on
-}
+// enabled reports whether keys may be kept.
+func (c *keyCache) enabled() bool { return c.on.Load() }
 
 // get is the key of hash as the cache holds it at version, a copy.
 func (c *keyCache) get(version sql.NullString, hash []byte) (*apikey.Key, bool) {
@@ -107,25 +99,29 @@ func unlimited(k *apikey.Key) bool {
 }
 
 // cachedKey is the key of hash from the key cache, if the cache holds it
-// at the database's current authority version, with that version.
-func (tx *Tx) cachedKey(hash []byte) (*apikey.Key, sql.NullString, error) {
-	var version sql.NullString
-	if tx.tx != nil || !tx.db.keys.holds(hash) || !tx.db.keys.enabled(tx.ctx, tx.db) {
-		return nil, version, nil
+// at the database's current version of the keys, with the versions read.
+func (tx *Tx) cachedKey(hash []byte) (*apikey.Key, versions, error) {
+	var v versions
+	if tx.tx != nil || !tx.db.keys.enabled() || !tx.db.keys.holds(hash) {
+		return nil, v, nil
 	}
-	rows, err := tx.hotQuery(queryAuthorityVersion)
+	rows, err := tx.hotQuery(queryVersions)
 	if err != nil {
-		return nil, version, err
+		return nil, v, err
 	}
 	defer rows.Close()
 	if rows.Next() {
-		if err := rows.Scan(&version); err != nil {
-			return nil, version, err
+		if err := rows.Scan(&v.authority, &v.keys); err != nil {
+			return nil, v, err
 		}
 	}
 	if err := rows.Close(); err != nil {
-		return nil, version, err
+		return nil, v, err
 	}
-	k, _ := tx.db.keys.get(version, hash)
-	return k, version, nil
+	k, _ := tx.db.keys.get(v.keys, hash)
+	return k, v, nil
 }
+
+// KeepsKeys reports whether verify keeps the keys it has read (keyCache):
+// after PrepareHot, on an engine and a schema whose triggers version keys.
+func (db *DB) KeepsKeys() bool { return db.keys.enabled() }

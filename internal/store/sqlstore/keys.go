@@ -34,14 +34,15 @@ const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.descript
 // once ANALYZE has gathered STAT4 samples, and SQLite then parses and plans
 // the statement again on every call, which cost verify 3–4× its floor.
 //
-// queryKeyByHash reads the key, its limits and the authority version (see
-// authorityCache) in one statement; queryGrantByHash also joins all that
+// queryKeyByHash reads the key, its limits and the versions (see
+// authorityCache and keyCache) in one statement; queryGrantByHash also joins all that
 // decides what the key may do: its tenant's and the global
 // api_keys_enabled and permissions values, and its registered owner (with
 // the owner's rate limits) and team.
 const (
 	verifyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.permissions,
-		k.expires_at, k.revoked_at, k.disabled_at, ` + limitColumns + `, (SELECT epoch || ':' || n FROM authority_version)`
+		k.expires_at, k.revoked_at, k.disabled_at, ` + limitColumns + `,
+		(SELECT epoch || ':' || n FROM authority_version), (SELECT epoch || ':' || keys_n FROM authority_version)`
 	queryKeyByHash   = `SELECT ` + verifyColumns + ` FROM api_keys k WHERE k.key_hash = +?`
 	queryGrantByHash = `SELECT ` + verifyColumns + `, t.value, g.value, tc.value, gc.value,
 		u.permissions, u.enabled, u.rate_limits, m.permissions, m.enabled FROM api_keys k

@@ -53,9 +53,9 @@ type Dialect struct {
 	// Greatest is the engine's two-argument maximum function (default MAX).
 	Greatest string
 	// KeysVersioned reports whether the database's triggers move the
-	// authority version on every change to what verify reads of a key,
-	// so that verified keys may be kept (keyCache); nil where they never
-	// do.
+	// keys' version (authority_version.keys_n) on every change to what
+	// verify reads of a key, so that serve may keep verified keys
+	// (keyCache); nil where they never do.
 	KeysVersioned func(ctx context.Context, db *sql.DB) (bool, error)
 }
 
@@ -78,8 +78,8 @@ type DB struct {
 	// authority is what verified keys inherit, kept while the database's
 	// authority version stands (see KeyByHash).
 	authority authorityCache
-	// keys are keys verified before, kept while that version stands, where
-	// the engine's triggers move it on key changes (see keyCache).
+	// keys are the keys verified before, kept while the keys' version
+	// stands, where the engine's triggers move it (see keyCache).
 	keys keyCache
 }
 
@@ -190,13 +190,20 @@ func (db *DB) formatError(err error) error {
 }
 
 // hotQueries are the statements worth preparing once: the verify path.
-var hotQueries = []string{queryKeyByHash, queryGrantByHash, queryAuthorityVersion, execRecordUse, queryConfigValues, execAddUsage}
+var hotQueries = []string{queryKeyByHash, queryGrantByHash, queryVersions, execRecordUse, queryConfigValues, execAddUsage}
 
 // prepareHot prepares the hot statements on both pools, outside any
 // transaction: preparing inside one could wait for a connection the
 // transaction itself holds. A transaction then re-prepares a statement on
 // its own connection at most once (database/sql keeps it).
 func (db *DB) prepareHot(ctx context.Context) error {
+	if db.Dialect.KeysVersioned != nil {
+		on, err := db.Dialect.KeysVersioned(ctx, db.RO)
+		if err != nil {
+			return err
+		}
+		db.keys.on.Store(on)
+	}
 	if db.Dialect.NoPrepare {
 		return nil
 	}

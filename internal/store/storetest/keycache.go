@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,17 +10,23 @@ import (
 	"github.com/keyadm/keyadm/internal/store/sqlstore"
 )
 
-// TestKeyCache: where the engine's triggers move the authority version on
-// key changes, verify reads a key once and then only the version, until
-// the key changes, however it changes: through keyadm, or by hand in SQL
-// on another connection (another process). What serve writes itself (last
-// uses, use counts) does not make it read the key again; a key with limits
-// is read every time; a write transaction's read is never kept. Where the
-// engine keeps no keys, every verify reads the key.
+// TestKeyCache: in serve (after PrepareHot), where the engine's triggers
+// version the keys, verify reads a key once and then only the versions,
+// until the key changes, however it changes: through keyadm, or by hand in
+// SQL on another connection (another process). What serve writes itself
+// (last uses, use counts) does not make it read the key again; a key with
+// limits is read every time; a write transaction's read is never kept.
+// Where the engine keeps no keys, every verify reads the key.
 func (s *Suite) TestKeyCache(t *testing.T) {
 	e := s.env(t)
 	db, reads := countSQL(t, e, "WHERE k.key_hash")
-	cached := db.Dialect.KeysVersioned != nil
+	if err := db.PrepareHot(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	cached := db.KeepsKeys()
+	if cached != (db.Dialect.KeysVersioned != nil) {
+		t.Fatalf("keeps keys: %v, engine versions keys: %v", cached, db.Dialect.KeysVersioned != nil)
+	}
 	c := e.create(apikey.CreateInput{TenantID: "acme", Permissions: []string{"read", "write"}})
 	secret := c.Secret.String()
 	check := func(what string, want ...string) {
@@ -29,6 +36,11 @@ func (s *Suite) TestKeyCache(t *testing.T) {
 			t.Fatalf("%s: check: %v", what, err)
 		}
 		wantPerms(t, what, k.Effective, want...)
+	}
+	refused := func(what, reason string) {
+		t.Helper()
+		_, _, err := e.svc.Check(e.ctx, secret)
+		wantRejected(t, err, reason)
 	}
 	wantReads := func(what string, checks, ifCached int64) {
 		t.Helper()
@@ -46,6 +58,7 @@ func (s *Suite) TestKeyCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	now := db.Dialect.Time(e.clock.Now())
 
 	for range 5 {
 		check("first checks", "read", "write")
@@ -64,40 +77,52 @@ func (s *Suite) TestKeyCache(t *testing.T) {
 	check("after narrowing it in SQL", "read")
 	check("again", "read")
 	wantReads("after narrowing it in SQL", 2, 1)
-	byHand(`UPDATE api_keys SET disabled_at = ? WHERE id = ?`, db.Dialect.Time(e.clock.Now()), c.Key.ID)
-	_, _, err := e.svc.Check(e.ctx, secret)
-	wantRejected(t, err, apikey.ReasonDisabled)
-	byHand(`UPDATE api_keys SET disabled_at = NULL WHERE id = ?`, c.Key.ID)
-	check("after enabling it in SQL", "read")
+	for _, col := range []struct{ name, reason string }{
+		{"disabled_at", apikey.ReasonDisabled}, {"expires_at", apikey.ReasonExpired}, {"revoked_at", apikey.ReasonRevoked},
+	} {
+		byHand(`UPDATE api_keys SET `+col.name+` = ? WHERE id = ?`, now, c.Key.ID)
+		refused("after setting "+col.name+" in SQL", col.reason)
+		byHand(`UPDATE api_keys SET `+col.name+` = NULL WHERE id = ?`, c.Key.ID)
+		check("after clearing "+col.name+" in SQL", "read")
+	}
 
 	// A write transaction that revokes the key sees it revoked, then rolls
-	// back: nothing it read may be kept.
-	revokeAndRollBack(t, db, c.Key.ID, mustHash(t, secret))
-	check("after the rollback", "read")
+	// back: nothing it read may be kept. Whatever number of its statements
+	// moved the version there, the committed one reaching that number must
+	// not find the revoked key.
+	for moved := int64(1); moved <= 4; moved++ {
+		check("before the rollback", "read")
+		var n int64
+		if err := db.RW.QueryRowContext(e.ctx, `SELECT keys_n FROM authority_version`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		revokeAndRollBack(t, db, c.Key.ID, mustHash(t, secret))
+		byHand(`UPDATE authority_version SET keys_n = ?`, n+moved)
+		check(fmt.Sprintf("after the rollback and %d more changes", moved), "read")
+	}
+	reads.n.Store(0)
+
+	// Limits given by hand: the key is read on every check from then on.
+	check("warm", "read")
+	reads.n.Store(0)
+	byHand(`UPDATE api_keys SET uses_remaining = 100 WHERE id = ?`, c.Key.ID)
+	for range 3 {
+		check("with credits given in SQL", "read")
+	}
+	wantReads("with credits given in SQL, three checks", 3, 3)
+	byHand(`UPDATE api_keys SET uses_remaining = NULL, allow_ips = '["10.0.0.0/8"]' WHERE id = ?`, c.Key.ID)
+	for range 3 {
+		check("with an allowlist given in SQL", "read")
+	}
+	wantReads("with an allowlist given in SQL, three checks", 3, 3)
 
 	// Through keyadm.
 	if _, _, err := e.svc.Revoke(e.ctx, "", []string{c.Key.ID}, "", "ops"); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = e.svc.Check(e.ctx, secret)
-	wantRejected(t, err, apikey.ReasonRevoked)
+	refused("after keyadm revoke", apikey.ReasonRevoked)
 	byHand(`DELETE FROM api_keys WHERE id = ?`, c.Key.ID)
-	_, _, err = e.svc.Check(e.ctx, secret)
-	wantRejected(t, err, apikey.ReasonUnknown)
-	reads.n.Store(0)
-
-	// A key with credits: its answer carries what is left, read every time.
-	l := e.create(apikey.CreateInput{TenantID: "acme", Limits: apikey.LimitsInput{Uses: new(int64(100))}})
-	if _, _, err := e.svc.Check(e.ctx, l.Secret.String()); err != nil {
-		t.Fatal(err)
-	}
-	reads.n.Store(0)
-	for range 3 {
-		if _, _, err := e.svc.Check(e.ctx, l.Secret.String()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	wantReads("a key with credits, three checks", 3, 3)
+	refused("after deleting it in SQL", apikey.ReasonUnknown)
 }
 
 // revokeAndRollBack revokes key id in a write transaction, reads it by
