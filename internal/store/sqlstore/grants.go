@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/keyadm/keyadm/internal/apikey"
@@ -60,9 +61,20 @@ func (tx *Tx) KeyByHash(hash []byte) (*apikey.KeyGrant, error) {
 	return g, nil
 }
 
-// versions are the counters verify reads with a key: the authority
-// version (authorityCache) and the keys' (keyCache), each with the epoch.
+// versions are the counters verify reads with a key, as versionsColumn
+// gives them: the authority version (authorityCache), epoch:n, and the
+// keys' (keyCache), epoch:n:keys_n. The keys' version takes in n too: a
+// change to a user, a team or a setting, rare, also empties the key cache.
 type versions struct{ authority, keys sql.NullString }
+
+// setAuthority sets the authority version from the keys': all of it but
+// keys_n.
+func (v *versions) setAuthority() {
+	v.authority = v.keys
+	if i := strings.LastIndexByte(v.keys.String, ':'); v.keys.Valid && i >= 0 {
+		v.authority.String = v.keys.String[:i]
+	}
+}
 
 // keepKey keeps k, read at the keys' version, in the key cache. Only what
 // a committed snapshot holds may outlive this read: a write transaction
@@ -134,9 +146,10 @@ func scanVerifyKey(rows *sql.Rows, v *versions, extra ...any) (*apikey.Key, erro
 	var ls limitScan
 	targets := append([]any{&k.ID, &k.TenantID, &k.TeamID, &k.OwnerID, &k.Name, &perms, &expires, &revoked, &disabled},
 		ls.targets()...)
-	if err := rows.Scan(append(append(targets, &v.authority, &v.keys), extra...)...); err != nil {
+	if err := rows.Scan(append(append(targets, &v.keys), extra...)...); err != nil {
 		return nil, err
 	}
+	v.setAuthority()
 	if err := ls.decode(k.ID, &k.Limits); err != nil {
 		return nil, err
 	}

@@ -8,9 +8,12 @@ import (
 	"github.com/keyadm/keyadm/internal/apikey"
 )
 
-// queryVersions is all a verify reads of a key the cache holds: the
-// versions (see versions).
-const queryVersions = `SELECT epoch || ':' || n, epoch || ':' || keys_n FROM authority_version`
+// versionsColumn is the versions (see versions) as one column, so that
+// verify reads them with one subquery: epoch:n:keys_n.
+const versionsColumn = `epoch || ':' || n || ':' || keys_n`
+
+// queryVersions is all a verify reads of a key the cache holds.
+const queryVersions = `SELECT ` + versionsColumn + ` FROM authority_version`
 
 // keyCache holds keys serve has verified, by the hash of their secret, as
 // read at one version of the keys: a counter beside the authority version
@@ -111,9 +114,10 @@ func (tx *Tx) cachedKey(hash []byte) (*apikey.Key, versions, error) {
 	}
 	defer rows.Close()
 	if rows.Next() {
-		if err := rows.Scan(&v.authority, &v.keys); err != nil {
+		if err := rows.Scan(&v.keys); err != nil {
 			return nil, v, err
 		}
+		v.setAuthority()
 	}
 	if err := rows.Close(); err != nil {
 		return nil, v, err

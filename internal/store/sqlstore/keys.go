@@ -42,7 +42,7 @@ const keyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.descript
 const (
 	verifyColumns = `k.id, k.tenant_id, k.team_id, k.owner_id, k.name, k.permissions,
 		k.expires_at, k.revoked_at, k.disabled_at, ` + limitColumns + `,
-		(SELECT epoch || ':' || n FROM authority_version), (SELECT epoch || ':' || keys_n FROM authority_version)`
+		(SELECT ` + versionsColumn + ` FROM authority_version)`
 	queryKeyByHash   = `SELECT ` + verifyColumns + ` FROM api_keys k WHERE k.key_hash = +?`
 	queryGrantByHash = `SELECT ` + verifyColumns + `, t.value, g.value, tc.value, gc.value,
 		u.permissions, u.enabled, u.rate_limits, m.permissions, m.enabled FROM api_keys k
